@@ -1,0 +1,229 @@
+//! Text analysis: the tokenizer chains that turn unit text, titles and
+//! names into index terms.
+//!
+//! Words are found with Unicode word boundaries (UAX #29), so "Israel’s",
+//! "Sa'ar" and "U.S." each stay one word and highlights land on the original
+//! words. Each word is then normalised: curly and straight apostrophes are
+//! treated alike, a possessive `'s` is dropped, remaining apostrophes and
+//! abbreviation dots are removed ("Ze’ev" and "Zeev" meet), case and accents
+//! are folded ("Erdoğan" and "Erdogan" meet) and, for running text, English
+//! words are stemmed.
+
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
+};
+use tantivy::Index;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Analyzer for running text (unit text, titles): words, folding, stemming.
+pub const TEXT_ANALYZER: &str = "nutgraf_text";
+/// Analyzer for names (authors, outlets, genres): words and folding, no
+/// stemming, so "Khanin" never turns into something else.
+pub const NAME_ANALYZER: &str = "nutgraf_name";
+/// Analyzer for single-token labels (stance, kind): the whole value, folded.
+pub const LABEL_ANALYZER: &str = "nutgraf_label";
+
+/// Words longer than this are not indexed (base64 junk, run-together URLs).
+const MAX_WORD_BYTES: usize = 60;
+
+/// Registers nutgraf's analyzers on an index. The schema stores only an
+/// analyzer's name, so this must run after every `Index::open*`/`create*`.
+pub fn register(index: &Index) {
+    let manager = index.tokenizers();
+    manager.register(TEXT_ANALYZER, text_analyzer());
+    manager.register(NAME_ANALYZER, name_analyzer());
+    manager.register(
+        LABEL_ANALYZER,
+        TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+            .build(),
+    );
+}
+
+/// The running-text analyzer, for use outside an index (tests, similarity).
+pub fn text_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// The name analyzer (no stemming).
+pub fn name_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The terms a string analyses to, in order (for tests and for matching
+/// names outside the index).
+pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// Splits text into words at Unicode word boundaries and normalises
+/// apostrophes inside each word. Offsets always cover the original word.
+#[derive(Clone, Default)]
+pub struct WordTokenizer {
+    token: Token,
+}
+
+pub struct WordTokenStream<'a> {
+    words: unicode_segmentation::UWordBoundIndices<'a>,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
+        self.token.reset();
+        WordTokenStream {
+            words: text.split_word_bound_indices(),
+            token: &mut self.token,
+        }
+    }
+}
+
+impl TokenStream for WordTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        for (offset, word) in self.words.by_ref() {
+            if !word.chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            self.token.text.clear();
+            normalise_word(word, &mut self.token.text);
+            if self.token.text.is_empty() {
+                continue;
+            }
+            self.token.offset_from = offset;
+            self.token.offset_to = offset + word.len();
+            self.token.position = self.token.position.wrapping_add(1);
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '\u{02BC}' | '\u{FF07}')
+}
+
+/// Drops a possessive `'s` (or a trailing apostrophe, as in "Khanins'"),
+/// then removes the apostrophes and the dots of abbreviations ("U.S.") that
+/// UAX #29 keeps inside a word. Dots between digits ("2.5") are kept.
+fn normalise_word(word: &str, out: &mut String) {
+    let mut end = word.len();
+    let mut rev = word.char_indices().rev();
+    if let Some((i, last)) = rev.next() {
+        if last == 's' || last == 'S' {
+            if let Some((j, prev)) = rev.next() {
+                if is_apostrophe(prev) {
+                    end = j;
+                }
+            }
+        } else if is_apostrophe(last) {
+            end = i;
+        }
+    }
+    let core = &word[..end];
+    let has_letter = core.chars().any(char::is_alphabetic);
+    for c in core.chars() {
+        if is_apostrophe(c) || (c == '.' && has_letter) {
+            continue;
+        }
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Vec<String> {
+        terms(&mut text_analyzer(), s)
+    }
+    fn name(s: &str) -> Vec<String> {
+        terms(&mut name_analyzer(), s)
+    }
+
+    #[test]
+    fn curly_and_straight_apostrophes_meet() {
+        assert_eq!(name("Ze’ev Khanin"), name("Ze'ev Khanin"));
+        assert_eq!(name("Ze’ev"), name("Zeev"));
+        assert_eq!(name("Sa’ar"), vec!["saar"]);
+        assert_eq!(text("wouldn’t"), text("wouldn't"));
+    }
+
+    #[test]
+    fn possessives_are_dropped() {
+        assert_eq!(text("Israel’s"), text("Israel"));
+        assert_eq!(text("Baku's oil"), text("Baku oil"));
+        assert_eq!(name("the Khanins’ paper"), vec!["the", "khanins", "paper"]);
+    }
+
+    #[test]
+    fn accents_and_case_fold() {
+        assert_eq!(name("Erdoğan"), vec!["erdogan"]);
+        assert_eq!(name("ERDOGAN"), vec!["erdogan"]);
+        assert_eq!(text("détente"), text("detente"));
+    }
+
+    #[test]
+    fn hyphenated_names_split_into_words() {
+        assert_eq!(name("Begin-Sadat"), vec!["begin", "sadat"]);
+        assert_eq!(name("Nagorno-Karabakh"), vec!["nagorno", "karabakh"]);
+    }
+
+    #[test]
+    fn abbreviations_and_numbers() {
+        assert_eq!(name("U.S."), vec!["us"]);
+        assert_eq!(name("2.5 60%"), vec!["2.5", "60"]);
+        assert_eq!(text("Section 907"), vec!["section", "907"]);
+    }
+
+    #[test]
+    fn english_stemming_for_text_only() {
+        assert_eq!(text("normalization"), text("normalize"));
+        assert_eq!(text("talks"), text("talk"));
+        assert_eq!(name("talks"), vec!["talks"]);
+    }
+
+    #[test]
+    fn offsets_cover_the_original_words() {
+        let s = "Israel’s “energy-for-arms” deal";
+        let mut a = text_analyzer();
+        let mut stream = a.token_stream(s);
+        let mut spans = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            spans.push(&s[t.offset_from..t.offset_to]);
+        }
+        assert_eq!(spans, vec!["Israel’s", "energy", "for", "arms", "deal"]);
+    }
+
+    #[test]
+    fn punctuation_only_yields_nothing() {
+        assert!(text("— | … ’ ' - ").is_empty());
+        assert!(text("").is_empty());
+    }
+}

@@ -1,0 +1,129 @@
+//! One file per command; this file holds what they share: finding the
+//! config and the index, terminal detection, the progress bar, output and
+//! exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use nutgraf::index::{IndexOptions, Progress};
+use nutgraf::render::Style;
+use nutgraf::{Config, Error, Searcher};
+
+use crate::Cli;
+
+pub mod facets;
+pub mod index;
+pub mod search;
+pub mod show;
+
+/// How a command ended, for the exit code: 0 found something, 1 found
+/// nothing (like grep), 2 error.
+pub enum Outcome {
+    Found,
+    NothingFound,
+}
+
+pub type CommandResult = Result<Outcome, Error>;
+
+/// Prints an error to stderr and maps the outcome to an exit code.
+pub fn finish(result: CommandResult) -> ExitCode {
+    match result {
+        Ok(Outcome::Found) => ExitCode::SUCCESS,
+        Ok(Outcome::NothingFound) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("nutgraf: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the program quietly.
+pub fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("nutgraf: cannot write output: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// Terminal style: colour only on a terminal and never with NO_COLOR.
+pub fn style() -> Style {
+    let tty = std::io::stdout().is_terminal();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|&w: &usize| w >= 40)
+        .unwrap_or(80);
+    Style {
+        color: tty && !no_color,
+        width,
+    }
+}
+
+pub fn load_config(cli: &Cli) -> Result<Config, Error> {
+    Ok(Config::load(&cli.config)?)
+}
+
+/// The index folder: `--index`, else the config's `[index] dir`.
+pub fn index_dir(cli: &Cli) -> Result<PathBuf, Error> {
+    match &cli.index {
+        Some(dir) => Ok(dir.clone()),
+        None => Ok(load_config(cli)?.index.dir),
+    }
+}
+
+/// Opens the searcher; with no index yet, first builds one from the config
+/// (so a fresh clone can search straight away).
+pub fn open_searcher(cli: &Cli) -> Result<Searcher, Error> {
+    let dir = index_dir(cli)?;
+    if !nutgraf::index::exists(&dir) {
+        let config = load_config(cli)?;
+        eprintln!(
+            "nutgraf: no index at {} yet; building it from {}",
+            dir.display(),
+            cli.config.display()
+        );
+        let bar = Bar::new();
+        nutgraf::index::update(&config, &dir, &IndexOptions::default(), &bar)?;
+    }
+    Searcher::open(&dir, false)
+}
+
+/// An indicatif progress bar on stderr; indicatif draws nothing when
+/// stderr is not a terminal, so a pipe stays quiet.
+pub struct Bar(ProgressBar);
+
+impl Bar {
+    pub fn new() -> Bar {
+        let bar = ProgressBar::hidden();
+        if std::io::stderr().is_terminal() {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64, message: &str) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_style(
+            ProgressStyle::with_template("{msg:20} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        self.0.set_message(message.to_string());
+    }
+    fn advance(&self, steps: u64) {
+        self.0.inc(steps);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}

@@ -1,0 +1,80 @@
+//! `nutgraf search`: ranked, highlighted paragraphs with facet counts.
+
+use nutgraf::render;
+use nutgraf::search::{Filters, SearchRequest};
+
+use super::{open_searcher, print, style, CommandResult, Outcome};
+use crate::Cli;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The query: words (all required), "quoted phrases", OR, -exclusion,
+    /// field scopes (author:grinberg, outlet:, stance:, title:, kind:).
+    pub query: String,
+    /// Only units by this author (any case; a surname alone selects every
+    /// author it names). Repeat to allow several.
+    #[arg(long, value_name = "A")]
+    pub author: Vec<String>,
+    /// Only units from this outlet. Repeatable.
+    #[arg(long, value_name = "O")]
+    pub outlet: Vec<String>,
+    /// Only units with this stance (supportive, critical, neutral...). Repeatable.
+    #[arg(long, value_name = "S")]
+    pub stance: Vec<String>,
+    /// Only units of this genre (opinion, analysis...). Repeatable.
+    #[arg(long, value_name = "G")]
+    pub genre: Vec<String>,
+    /// Only units of this kind (body, heading, list-item, caption, byline,
+    /// bio, disclaimer). Default: all but caption and disclaimer.
+    #[arg(long, value_name = "K")]
+    pub kind: Vec<String>,
+    /// Only units published on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Only units published on or before DATE.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// How many hits to show.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+    /// Skip this many hits (for paging).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub offset: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl Args {
+    pub fn request(&self) -> SearchRequest {
+        SearchRequest {
+            query: self.query.clone(),
+            filters: Filters {
+                author: self.author.clone(),
+                outlet: self.outlet.clone(),
+                stance: self.stance.clone(),
+                genre: self.genre.clone(),
+                kind: self.kind.clone(),
+                since: self.since.clone(),
+                until: self.until.clone(),
+            },
+            limit: self.limit,
+            offset: self.offset,
+        }
+    }
+}
+
+pub fn run(cli: &Cli, args: &Args) -> CommandResult {
+    let searcher = open_searcher(cli)?;
+    let response = searcher.search(&args.request())?;
+    if args.json {
+        print(&render::json(&response));
+    } else {
+        print(&render::search_text(&response, style()));
+    }
+    Ok(if response.total_hits > 0 {
+        Outcome::Found
+    } else {
+        Outcome::NothingFound
+    })
+}

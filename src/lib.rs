@@ -1,0 +1,26 @@
+//! nutgraf: paragraph-level search for news and opinion.
+//!
+//! Data flows one way: [`config`] describes documents, [`document`]s are
+//! split into paragraph [`unit`]s by [`split`], analysed by [`analysis`] and
+//! written to a tantivy index ([`schema`], [`index`]); [`search`] turns a
+//! query into ranked hits with [`snippet`]s and facet counts
+//! ([`collector`]), and [`render`] turns those into terminal text or JSON.
+
+pub mod analysis;
+pub mod collector;
+pub mod config;
+pub mod document;
+pub mod error;
+pub mod index;
+pub mod names;
+pub mod render;
+pub mod schema;
+pub mod search;
+pub mod snippet;
+#[path = "split_stub.rs"]
+pub mod split;
+pub mod unit;
+
+pub use config::Config;
+pub use error::{Error, Result};
+pub use search::{SearchRequest, SearchResponse, Searcher};

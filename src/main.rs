@@ -1,0 +1,61 @@
+//! The `nutgraf` command line: argument definitions and dispatch only.
+//! Each command lives in its own file under `commands/`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+
+/// Paragraph-level search for news and opinion.
+///
+/// nutgraf splits articles into paragraphs, tags each with its outlet,
+/// authors, date and stance, and answers keyword queries with ranked,
+/// highlighted paragraphs that can be filtered and counted.
+#[derive(Parser, Debug)]
+#[command(name = "nutgraf", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The index configuration (TOML).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        default_value = "index-config/nutgraf.toml"
+    )]
+    pub config: PathBuf,
+
+    /// The index folder (default: `[index] dir` of the config).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub index: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build or update the index from the documents the config describes.
+    ///
+    /// Incremental: unchanged documents are skipped, changed ones replaced,
+    /// removed ones deleted.
+    Index(commands::index::Args),
+    /// Search paragraphs: ranked, highlighted, filtered and counted.
+    Search(commands::search::Args),
+    /// Show one unit with the units around it.
+    Show(commands::show::Args),
+    /// Values and counts of a facet (author, outlet, stance, genre, kind)
+    /// over the whole index.
+    Facets(commands::facets::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Index(args) => commands::index::run(&cli, args),
+        Command::Search(args) => commands::search::run(&cli, args),
+        Command::Show(args) => commands::show::run(&cli, args),
+        Command::Facets(args) => commands::facets::run(&cli, args),
+    };
+    commands::finish(result)
+}

@@ -1,0 +1,315 @@
+//! Rendering: hits, units and facet counts as terminal text or JSON.
+//! (The web page renders the same JSON in the browser.) Nothing here
+//! touches the index: it only turns results into text.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::schema::FacetField;
+use crate::search::{FacetCounts, Facets, FacetsResponse, SearchResponse, ShowResponse, UnitView};
+use crate::snippet::Snippet;
+
+/// How terminal text is drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// ANSI colour and bold (only on a terminal, never with NO_COLOR).
+    pub color: bool,
+    /// Line width to wrap at.
+    pub width: usize,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 80,
+        }
+    }
+}
+
+const BOLD: &str = "\x1b[1m";
+const MARK: &str = "\x1b[1;33m";
+const DIM: &str = "\x1b[2m";
+const RESET: &str = "\x1b[0m";
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("{code}{s}{RESET}")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+/// Machine output: pretty-printed JSON with a trailing newline.
+pub fn json<T: Serialize>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).expect("results serialise to JSON");
+    s.push('\n');
+    s
+}
+
+/// The one-line source of a unit: outlet · authors · date · stance.
+fn source_line(u: &UnitView) -> String {
+    let mut parts = vec![u.outlet.clone()];
+    if !u.authors.is_empty() {
+        parts.push(u.authors.join(", "));
+    }
+    if let Some(p) = &u.published {
+        parts.push(p.clone());
+    }
+    parts.push(u.stance.clone());
+    parts.join(" · ")
+}
+
+/// Search results as terminal text.
+pub fn search_text(r: &SearchResponse, style: Style) -> String {
+    let mut out = String::new();
+    if r.relaxed {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                DIM,
+                "No paragraph has every word; showing those with most of them."
+            )
+        );
+    }
+    if !r.suggestions.is_empty() {
+        let _ = writeln!(out, "Did you mean: {}?", r.suggestions.join(", "));
+    }
+    for (i, hit) in r.hits.iter().enumerate() {
+        let u = &hit.unit;
+        let rank = format!("{:>2}.", r.offset + i + 1);
+        let _ = writeln!(
+            out,
+            "{} {}",
+            style.paint(BOLD, &rank),
+            style.paint(BOLD, &source_line(u))
+        );
+        let place = format!(
+            "    {}  ¶ {}/{}  {}",
+            u.id, u.paragraph, u.paragraphs_in_doc, u.kind
+        );
+        let _ = writeln!(out, "{}", style.paint(DIM, &place));
+        out.push_str(&wrap_snippet(&hit.snippet, style, 4));
+        out.push('\n');
+    }
+    let shown_to = r.offset + r.hits.len();
+    let summary = if r.total_hits == 0 {
+        "No paragraphs match.".to_string()
+    } else if r.hits.is_empty() {
+        format!("No paragraphs past {} of {}.", r.offset, r.total_hits)
+    } else {
+        format!(
+            "Paragraphs {}–{} of {} ({:.1} ms)",
+            r.offset + 1,
+            shown_to,
+            r.total_hits,
+            r.took_us as f64 / 1000.0
+        )
+    };
+    let _ = writeln!(out, "{summary}");
+    if r.total_hits > 0 {
+        out.push_str(&facets_text(&r.facets, style, &FacetField::ALL, 6));
+    }
+    out
+}
+
+/// Facet counts, one line (wrapped) per facet, at most `top` values each.
+pub fn facets_text(f: &Facets, style: Style, fields: &[FacetField], top: usize) -> String {
+    let mut out = String::new();
+    for &field in fields {
+        let counts: &FacetCounts = f.get(field);
+        if counts.0.is_empty() {
+            continue;
+        }
+        let mut items: Vec<String> = counts
+            .0
+            .iter()
+            .take(top)
+            .map(|(v, n)| format!("{v} ({n})"))
+            .collect();
+        if counts.0.len() > top {
+            items.push(format!("+{} more", counts.0.len() - top));
+        }
+        let label = format!("{:<7}", format!("{}:", field.as_str()));
+        let body = wrap_words(&items.join(" · "), style.width.saturating_sub(8).max(20));
+        for (i, line) in body.lines().enumerate() {
+            let head = if i == 0 {
+                style.paint(BOLD, &label)
+            } else {
+                " ".repeat(7)
+            };
+            let _ = writeln!(out, "{head} {line}");
+        }
+    }
+    out
+}
+
+/// Whole-index facet listing (`nutgraf facets [FIELD]`): every value.
+pub fn facets_listing(r: &FacetsResponse, field: Option<FacetField>, style: Style) -> String {
+    let mut out = String::new();
+    let fields: Vec<FacetField> = field.map_or(FacetField::ALL.to_vec(), |f| vec![f]);
+    let _ = writeln!(out, "{} units", r.total_units);
+    for f in fields {
+        let _ = writeln!(out, "\n{}", style.paint(BOLD, f.as_str()));
+        for (v, n) in &r.facets.get(f).0 {
+            let _ = writeln!(out, "  {n:>8}  {v}");
+        }
+    }
+    out
+}
+
+/// `show` output: each unit with its place; the one asked for is marked.
+pub fn show_text(r: &ShowResponse, style: Style) -> String {
+    let mut out = String::new();
+    if let Some(first) = r.units.first() {
+        let u = &first.unit;
+        let _ = writeln!(out, "{}", style.paint(BOLD, &u.title));
+        let _ = writeln!(out, "{}", source_line(u));
+        if let Some(url) = &u.url {
+            let _ = writeln!(out, "{url}");
+        }
+        out.push('\n');
+    }
+    for s in &r.units {
+        let u = &s.unit;
+        let marker = if s.focus { "▶" } else { " " };
+        let head = format!(
+            "{marker} ¶ {}/{}  {}  {}",
+            u.paragraph, u.paragraphs_in_doc, u.kind, u.id
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(if s.focus { BOLD } else { DIM }, &head)
+        );
+        for line in wrap_words(&u.text, style.width.saturating_sub(4).max(20)).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Greedy word wrap by character count.
+pub fn wrap_words(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for word in text.split_whitespace() {
+        let w = word.chars().count();
+        if col > 0 && col + 1 + w > width {
+            out.push('\n');
+            col = 0;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += w;
+    }
+    out
+}
+
+/// A snippet wrapped and indented, its marks in colour (or plain).
+fn wrap_snippet(s: &Snippet, style: Style, indent: usize) -> String {
+    let width = style.width.saturating_sub(indent).max(20);
+    let pad = " ".repeat(indent);
+    let mut out = pad.clone();
+    let mut col = 0;
+    let text = &s.text;
+    let marked = |i: usize| s.highlights.iter().any(|[a, b]| i >= *a && i < *b);
+    let mut words = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(st)) => {
+                words.push(st..i);
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        words.push(st..text.len());
+    }
+    for w in words {
+        let n = text[w.clone()].chars().count();
+        if col > 0 && col + 1 + n > width {
+            out.push('\n');
+            out.push_str(&pad);
+            col = 0;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        // Paint runs of marked bytes within the word.
+        let mut run_start = w.start;
+        let mut run_marked = marked(w.start);
+        for (i, _) in text[w.clone()]
+            .char_indices()
+            .map(|(i, c)| (i + w.start, c))
+        {
+            if marked(i) != run_marked {
+                push_run(&mut out, &text[run_start..i], run_marked, style);
+                run_start = i;
+                run_marked = !run_marked;
+            }
+        }
+        push_run(&mut out, &text[run_start..w.end], run_marked, style);
+        col += n;
+    }
+    out.push('\n');
+    out
+}
+
+fn push_run(out: &mut String, s: &str, marked: bool, style: Style) {
+    if marked {
+        out.push_str(&style.paint(MARK, s));
+    } else {
+        out.push_str(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_respects_width() {
+        let w = wrap_words("one two three four five six seven", 10);
+        assert!(w.lines().all(|l| l.chars().count() <= 10), "{w}");
+        assert_eq!(w.split_whitespace().count(), 7);
+    }
+
+    #[test]
+    fn snippet_marks_are_coloured_only_with_colour() {
+        let s = Snippet {
+            text: "Baku and Section 907 today".into(),
+            highlights: vec![[9, 16], [17, 20]],
+            html: String::new(),
+        };
+        let plain = wrap_snippet(
+            &s,
+            Style {
+                color: false,
+                width: 80,
+            },
+            4,
+        );
+        assert_eq!(plain, "    Baku and Section 907 today\n");
+        let col = wrap_snippet(
+            &s,
+            Style {
+                color: true,
+                width: 80,
+            },
+            4,
+        );
+        assert!(col.contains("\x1b[1;33mSection\x1b[0m"));
+        assert!(col.contains("\x1b[1;33m907\x1b[0m"));
+    }
+}

@@ -1,0 +1,615 @@
+//! Searching: a query and filters in, ranked hits with snippets and
+//! disjunctive facet counts out. Also `show` (a unit with its neighbours)
+//! and whole-index facet counts.
+//!
+//! The searcher holds the index open; it never reads the config. What it
+//! needs to know about the corpus (author aliases, stance vocabulary, title
+//! boost) comes from the index's own commit payload.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
+
+use crate::analysis;
+use crate::collector::{ResolvedFilters, UnitCollector};
+use crate::config::{date_span, normalise_date};
+use crate::error::{Error, Result};
+use crate::index::{stored_str, stored_strs, stored_u64, IndexInfo, UnitIndex};
+use crate::names::AuthorAliases;
+use crate::schema::{FacetField, Fields};
+use crate::snippet::{Highlighter, Snippet};
+use crate::split::UnitKind;
+use crate::unit::parse_unit_id;
+
+/// Filters of a search. Repeated values of one field are OR-ed; fields are
+/// AND-ed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub author: Vec<String>,
+    pub outlet: Vec<String>,
+    pub stance: Vec<String>,
+    pub genre: Vec<String>,
+    /// Unit kinds; empty means the kinds searched by default (body,
+    /// heading, list-item, byline, bio).
+    pub kind: Vec<String>,
+    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+impl Filters {
+    fn values(&self, field: FacetField) -> &[String] {
+        match field {
+            FacetField::Author => &self.author,
+            FacetField::Outlet => &self.outlet,
+            FacetField::Stance => &self.stance,
+            FacetField::Genre => &self.genre,
+            FacetField::Kind => &self.kind,
+        }
+    }
+}
+
+/// A search to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub query: String,
+    #[serde(default)]
+    pub filters: Filters,
+    pub limit: usize,
+    #[serde(default)]
+    pub offset: usize,
+}
+
+impl SearchRequest {
+    pub fn new(query: impl Into<String>) -> SearchRequest {
+        SearchRequest {
+            query: query.into(),
+            filters: Filters::default(),
+            limit: 10,
+            offset: 0,
+        }
+    }
+}
+
+/// One unit as stored, without search-specific data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UnitView {
+    pub id: String,
+    pub doc_id: String,
+    pub paragraph: u32,
+    pub paragraphs_in_doc: u32,
+    pub title: String,
+    pub authors: Vec<String>,
+    pub outlet: String,
+    pub stance: String,
+    pub genre: String,
+    pub kind: String,
+    pub published: Option<String>,
+    pub url: Option<String>,
+    pub text: String,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    #[serde(flatten)]
+    pub unit: UnitView,
+    pub score: f32,
+    pub snippet: Snippet,
+}
+
+/// Counts of one facet's values, most frequent first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FacetCounts(pub Vec<(String, u64)>);
+
+impl Serialize for FacetCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl FacetCounts {
+    fn from_map(map: HashMap<String, u64>) -> FacetCounts {
+        let mut v: Vec<(String, u64)> = map.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        FacetCounts(v)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Counts for every facet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Facets {
+    pub author: FacetCounts,
+    pub outlet: FacetCounts,
+    pub stance: FacetCounts,
+    pub genre: FacetCounts,
+    pub kind: FacetCounts,
+}
+
+impl Facets {
+    fn from_gathered(mut m: HashMap<FacetField, HashMap<String, u64>>) -> Facets {
+        let mut take = |f| FacetCounts::from_map(m.remove(&f).unwrap_or_default());
+        Facets {
+            author: take(FacetField::Author),
+            outlet: take(FacetField::Outlet),
+            stance: take(FacetField::Stance),
+            genre: take(FacetField::Genre),
+            kind: take(FacetField::Kind),
+        }
+    }
+
+    pub fn get(&self, field: FacetField) -> &FacetCounts {
+        match field {
+            FacetField::Author => &self.author,
+            FacetField::Outlet => &self.outlet,
+            FacetField::Stance => &self.stance,
+            FacetField::Genre => &self.genre,
+            FacetField::Kind => &self.kind,
+        }
+    }
+}
+
+/// The answer to a search (`search --json` prints exactly this).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub total_hits: u64,
+    pub took_us: u64,
+    /// No unit had every word: these are the units with most of them.
+    pub relaxed: bool,
+    /// "Did you mean" alternatives for words the index does not hold.
+    pub suggestions: Vec<String>,
+    pub offset: usize,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+}
+
+/// `show`: a unit with its neighbours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShowResponse {
+    pub id: String,
+    pub context: usize,
+    pub units: Vec<ShownUnit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShownUnit {
+    #[serde(flatten)]
+    pub unit: UnitView,
+    /// The unit asked for (the others are its context).
+    pub focus: bool,
+}
+
+/// `facets`: counts over the whole index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacetsResponse {
+    pub total_units: u64,
+    pub facets: Facets,
+}
+
+/// Every value each facet holds in the current index generation, for
+/// resolving forgiving filters ("grinberg" -> "Alex Grinberg").
+#[derive(Debug, Default)]
+struct Catalog {
+    generation: u64,
+    values: HashMap<FacetField, Vec<String>>,
+}
+
+/// An open index, ready to answer searches. Cheap to share across threads.
+pub struct Searcher {
+    pub index: UnitIndex,
+    reader: IndexReader,
+    catalog: Mutex<Arc<Catalog>>,
+}
+
+impl Searcher {
+    /// Opens the index in `dir`. `follow_commits`: reload automatically
+    /// when an indexer commits (for long-running servers); otherwise the
+    /// searcher sees the index as it was when opened.
+    pub fn open(dir: &Path, follow_commits: bool) -> Result<Searcher> {
+        let index = UnitIndex::open(dir)?;
+        let policy = if follow_commits {
+            ReloadPolicy::OnCommitWithDelay
+        } else {
+            ReloadPolicy::Manual
+        };
+        let reader = index
+            .index
+            .reader_builder()
+            .reload_policy(policy)
+            .try_into()
+            .map_err(|e| Error::tantivy(dir, e))?;
+        Ok(Searcher {
+            index,
+            reader,
+            catalog: Mutex::new(Arc::new(Catalog::default())),
+        })
+    }
+
+    pub fn fields(&self) -> &Fields {
+        &self.index.fields
+    }
+
+    pub fn info(&self) -> &IndexInfo {
+        &self.index.info
+    }
+
+    /// Sees the latest commit now.
+    pub fn reload(&self) -> Result<()> {
+        self.reader.reload().map_err(|e| self.err(e))
+    }
+
+    /// A tantivy searcher on the current generation.
+    pub fn tantivy_searcher(&self) -> tantivy::Searcher {
+        self.reader.searcher()
+    }
+
+    fn err(&self, e: tantivy::TantivyError) -> Error {
+        Error::tantivy(&self.index.dir, e)
+    }
+
+    /// A query parser over text and title, all words required.
+    pub fn query_parser(&self, conjunction: bool) -> QueryParser {
+        let f = self.fields();
+        let mut parser = QueryParser::new(
+            f.schema.clone(),
+            vec![f.text, f.title],
+            self.index.index.tokenizers().clone(),
+        );
+        if conjunction {
+            parser.set_conjunction_by_default();
+        }
+        let boost = if self.info().title_boost > 0.0 {
+            self.info().title_boost
+        } else {
+            2.0
+        };
+        parser.set_field_boost(f.title, boost);
+        parser
+    }
+
+    /// Parses a user query. An empty query matches every unit.
+    pub fn parse(&self, query: &str, conjunction: bool) -> Result<Box<dyn Query>> {
+        if query.trim().is_empty() {
+            return Ok(Box::new(AllQuery));
+        }
+        self.query_parser(conjunction)
+            .parse_query(query)
+            .map_err(|e| Error::Query(format!("{e} in \"{query}\"")))
+    }
+
+    /// Runs a search.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let started = Instant::now();
+        let searcher = self.reader.searcher();
+        let filters = self.resolve_filters(&searcher, &request.filters)?;
+        let collector = UnitCollector {
+            filters,
+            keep: request.offset + request.limit,
+            count_facets: true,
+        };
+        let mut query = self.parse(&request.query, true)?;
+        let mut gathered = searcher
+            .search(&*query, &collector)
+            .map_err(|e| self.err(e))?;
+        let mut relaxed = false;
+        if gathered.total == 0 && !request.query.trim().is_empty() {
+            let loose = self.parse(&request.query, false)?;
+            let again = searcher
+                .search(&*loose, &collector)
+                .map_err(|e| self.err(e))?;
+            if again.total > 0 && has_several_terms(&*loose) {
+                relaxed = true;
+                gathered = again;
+                query = loose;
+            }
+        }
+        let highlighter = self.highlighter(&*query);
+        let hits = gathered
+            .top
+            .iter()
+            .skip(request.offset)
+            .map(|&(score, addr)| {
+                let unit = self.unit_at(&searcher, addr)?;
+                let snippet = highlighter.snippet(&unit.text);
+                Ok(Hit {
+                    unit,
+                    score,
+                    snippet,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SearchResponse {
+            query: request.query.clone(),
+            total_hits: gathered.total,
+            took_us: started.elapsed().as_micros() as u64,
+            relaxed,
+            suggestions: Vec::new(),
+            offset: request.offset,
+            limit: request.limit,
+            hits,
+            facets: Facets::from_gathered(gathered.facets),
+        })
+    }
+
+    /// A highlighter for the words a query looks for in unit text (words
+    /// under `-` are not marked).
+    pub fn highlighter(&self, query: &dyn Query) -> Highlighter {
+        let mut terms = HashSet::new();
+        let text = self.fields().text;
+        positive_terms(query, &mut |t: &Term| {
+            if t.field() == text {
+                if let Some(s) = t.value().as_str() {
+                    terms.insert(s.to_string());
+                }
+            }
+        });
+        Highlighter::new(analysis::text_analyzer(), terms)
+    }
+
+    /// Reads one unit's stored fields.
+    pub fn unit_at(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<UnitView> {
+        let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
+        Ok(unit_view(self.fields(), &doc))
+    }
+
+    /// Resolves user filter values to indexed values, forgivingly; a value
+    /// that selects nothing is an error that lists the closest values.
+    fn resolve_filters(
+        &self,
+        searcher: &tantivy::Searcher,
+        filters: &Filters,
+    ) -> Result<ResolvedFilters> {
+        let mut resolved = ResolvedFilters::default();
+        let needs_catalog = FacetField::ALL
+            .iter()
+            .any(|&f| f != FacetField::Kind && !filters.values(f).is_empty());
+        let catalog = if needs_catalog {
+            Some(self.catalog(searcher)?)
+        } else {
+            None
+        };
+        let no_aliases = AuthorAliases::default();
+        for field in FacetField::ALL {
+            let wanted = filters.values(field);
+            if field == FacetField::Kind {
+                resolved.facets.push((field, resolve_kinds(wanted)?));
+                continue;
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let catalog = catalog
+                .as_ref()
+                .expect("catalog loaded when a filter is set");
+            let mut known: Vec<String> = catalog.values.get(&field).cloned().unwrap_or_default();
+            if field == FacetField::Stance {
+                for (s, _) in &self.info().stances {
+                    if !known.contains(s) {
+                        known.push(s.clone());
+                    }
+                }
+            }
+            let aliases = if field == FacetField::Author {
+                &self.info().authors
+            } else {
+                &no_aliases
+            };
+            let mut values = Vec::new();
+            for w in wanted {
+                let selected = aliases.select(&known, w);
+                if selected.is_empty() {
+                    let closest = aliases.closest(&known, w, 3);
+                    let hint = if closest.is_empty() {
+                        "the index holds none".to_string()
+                    } else {
+                        format!("closest: {}", closest.join(", "))
+                    };
+                    return Err(Error::Filter(format!(
+                        "no {} matches \"{w}\" ({hint}); `nutgraf facets {}` lists them all",
+                        field.as_str(),
+                        field.as_str()
+                    )));
+                }
+                values.extend(selected.into_iter().map(str::to_string));
+            }
+            values.sort();
+            values.dedup();
+            resolved.facets.push((field, values));
+        }
+        let bound = |d: &Option<String>, flag: &str, end: bool| -> Result<Option<u64>> {
+            match d {
+                None => Ok(None),
+                Some(d) => {
+                    let span = normalise_date(d)
+                        .and_then(|n| date_span(&n))
+                        .ok_or_else(|| {
+                            Error::Filter(format!(
+                                "--{flag} {d}: not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
+                            ))
+                        })?;
+                    Ok(Some(if end { span.1 } else { span.0 }))
+                }
+            }
+        };
+        resolved.since = bound(&filters.since, "since", false)?;
+        resolved.until = bound(&filters.until, "until", true)?;
+        Ok(resolved)
+    }
+
+    fn catalog(&self, searcher: &tantivy::Searcher) -> Result<Arc<Catalog>> {
+        let generation = searcher.generation().generation_id();
+        let mut cached = self.catalog.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.generation == generation && !cached.values.is_empty() {
+            return Ok(cached.clone());
+        }
+        let mut values: HashMap<FacetField, Vec<String>> = HashMap::new();
+        for field in FacetField::ALL {
+            let mut all = Vec::new();
+            for segment in searcher.segment_readers() {
+                let Some(column) = segment
+                    .fast_fields()
+                    .str(field.value_field_name())
+                    .map_err(|e| self.err(e))?
+                else {
+                    continue;
+                };
+                let mut stream = column.dictionary().stream().map_err(|e| Error::Io {
+                    context: "reading facet values".into(),
+                    source: e,
+                })?;
+                while stream.advance() {
+                    all.push(String::from_utf8_lossy(stream.key()).into_owned());
+                }
+            }
+            all.sort();
+            all.dedup();
+            values.insert(field, all);
+        }
+        let catalog = Arc::new(Catalog { generation, values });
+        *cached = catalog.clone();
+        Ok(catalog)
+    }
+
+    /// A unit with `context` units on each side (`show`).
+    pub fn show(&self, id: &str, context: usize) -> Result<ShowResponse> {
+        let (doc_id, paragraph) =
+            parse_unit_id(id).ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
+        let mut units = self.document_units(doc_id)?;
+        if !units.iter().any(|u| u.paragraph == paragraph) {
+            return Err(Error::UnitNotFound(id.to_string()));
+        }
+        let lo = paragraph.saturating_sub(context as u32);
+        let hi = paragraph.saturating_add(context as u32);
+        units.retain(|u| u.paragraph >= lo && u.paragraph <= hi);
+        Ok(ShowResponse {
+            id: id.to_string(),
+            context,
+            units: units
+                .into_iter()
+                .map(|unit| ShownUnit {
+                    focus: unit.paragraph == paragraph,
+                    unit,
+                })
+                .collect(),
+        })
+    }
+
+    /// Every unit of a document, in paragraph order.
+    pub fn document_units(&self, doc_id: &str) -> Result<Vec<UnitView>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields().doc_id, doc_id),
+            IndexRecordOption::Basic,
+        );
+        let collector = UnitCollector {
+            filters: ResolvedFilters::default(),
+            keep: 100_000,
+            count_facets: false,
+        };
+        let found = searcher
+            .search(&query, &collector)
+            .map_err(|e| self.err(e))?;
+        let mut units = found
+            .top
+            .iter()
+            .map(|&(_, addr)| self.unit_at(&searcher, addr))
+            .collect::<Result<Vec<_>>>()?;
+        units.sort_by_key(|u| u.paragraph);
+        Ok(units)
+    }
+
+    /// Value counts over the whole index (every kind of unit).
+    pub fn facets(&self) -> Result<FacetsResponse> {
+        let searcher = self.reader.searcher();
+        let collector = UnitCollector {
+            filters: ResolvedFilters::default(),
+            keep: 0,
+            count_facets: true,
+        };
+        let g = searcher
+            .search(&AllQuery, &collector)
+            .map_err(|e| self.err(e))?;
+        Ok(FacetsResponse {
+            total_units: g.total,
+            facets: Facets::from_gathered(g.facets),
+        })
+    }
+}
+
+fn resolve_kinds(wanted: &[String]) -> Result<Vec<String>> {
+    if wanted.is_empty() {
+        return Ok(UnitKind::ALL
+            .iter()
+            .filter(|k| k.searched_by_default())
+            .map(|k| k.as_str().to_string())
+            .collect());
+    }
+    wanted
+        .iter()
+        .map(|w| {
+            UnitKind::parse(w)
+                .map(|k| k.as_str().to_string())
+                .ok_or_else(|| {
+                    let all: Vec<&str> = UnitKind::ALL.iter().map(|k| k.as_str()).collect();
+                    Error::Filter(format!("no kind \"{w}\"; kinds are: {}", all.join(", ")))
+                })
+        })
+        .collect()
+}
+
+/// Visits the terms of a query that a hit may contain, skipping those
+/// under `-` (tantivy's `query_terms` visits both).
+pub fn positive_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
+    if let Some(b) = query.downcast_ref::<BooleanQuery>() {
+        for (occur, sub) in b.clauses() {
+            if *occur != Occur::MustNot {
+                positive_terms(sub.as_ref(), visit);
+            }
+        }
+    } else {
+        query.query_terms(&mut |t, _| visit(t));
+    }
+}
+
+fn has_several_terms(query: &dyn Query) -> bool {
+    let mut n = 0;
+    query.query_terms(&mut |_, _| n += 1);
+    n > 1
+}
+
+fn unit_view(f: &Fields, doc: &TantivyDocument) -> UnitView {
+    let s = |field| stored_str(doc, field).unwrap_or_default().to_string();
+    UnitView {
+        id: s(f.id),
+        doc_id: s(f.doc_id),
+        paragraph: stored_u64(doc, f.paragraph).unwrap_or(0) as u32,
+        paragraphs_in_doc: stored_u64(doc, f.paragraphs_in_doc).unwrap_or(0) as u32,
+        title: s(f.title),
+        authors: stored_strs(doc, f.author_value),
+        outlet: s(f.outlet_value),
+        stance: s(f.stance),
+        genre: s(f.genre_value),
+        kind: s(f.kind),
+        published: stored_str(doc, f.published).map(str::to_string),
+        url: stored_str(doc, f.url).map(str::to_string),
+        text: s(f.text),
+    }
+}

@@ -1,0 +1,250 @@
+//! Snippets: the best passage of a unit with the query's words marked.
+//!
+//! Written here rather than taken from tantivy's `SnippetGenerator`
+//! because that one cuts its window mid-sentence, marks nothing for prefix
+//! or fuzzy queries, and can only learn the query's words from the query
+//! itself. Here the searcher says which index terms matched (including
+//! expanded prefixes), the unit text is re-analysed with the same analyzer
+//! so marks land on the original words, and the window is snapped to
+//! sentence boundaries.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use serde::Serialize;
+use tantivy::tokenizer::TextAnalyzer;
+use unicode_segmentation::UnicodeSegmentation;
+
+/// A passage with the matched words marked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    /// `[start, end)` byte offsets into `text`.
+    pub highlights: Vec<[usize; 2]>,
+    /// `text`, HTML-escaped, with `<mark>` around the highlights.
+    pub html: String,
+}
+
+/// Marks the words of a text that analyse to one of a set of terms.
+#[derive(Clone)]
+pub struct Highlighter {
+    analyzer: TextAnalyzer,
+    terms: HashSet<String>,
+    /// Longest snippet, in bytes (a single long sentence is cut to it).
+    pub max_bytes: usize,
+}
+
+impl Highlighter {
+    pub fn new(analyzer: TextAnalyzer, terms: HashSet<String>) -> Highlighter {
+        Highlighter {
+            analyzer,
+            terms,
+            max_bytes: 320,
+        }
+    }
+
+    /// Byte ranges of the matching words in `text`.
+    pub fn matches(&self, text: &str) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        if self.terms.is_empty() {
+            return out;
+        }
+        let mut analyzer = self.analyzer.clone();
+        let mut stream = analyzer.token_stream(text);
+        while let Some(token) = stream.next() {
+            if self.terms.contains(&token.text) {
+                out.push(token.offset_from..token.offset_to);
+            }
+        }
+        out
+    }
+
+    /// The best passage of `text`: the run of whole sentences, at most
+    /// `max_bytes` long, with the most marked words (the earliest on a
+    /// tie); a text that fits is returned whole.
+    pub fn snippet(&self, text: &str) -> Snippet {
+        let marks = self.matches(text);
+        let window = best_window(text, &marks, self.max_bytes);
+        let mut snippet_text = String::new();
+        let lead = window.start > 0;
+        if lead {
+            snippet_text.push_str("… ");
+        }
+        let shift = snippet_text.len();
+        snippet_text.push_str(&text[window.clone()]);
+        if window.end < text.trim_end().len() {
+            snippet_text.push_str(" …");
+        }
+        let highlights: Vec<[usize; 2]> = marks
+            .iter()
+            .filter(|m| m.start >= window.start && m.end <= window.end)
+            .map(|m| [m.start - window.start + shift, m.end - window.start + shift])
+            .collect();
+        let html = to_html(&snippet_text, &highlights);
+        Snippet {
+            text: snippet_text,
+            highlights,
+            html,
+        }
+    }
+}
+
+/// Chooses the byte range of the snippet.
+fn best_window(text: &str, marks: &[Range<usize>], max: usize) -> Range<usize> {
+    let text_trimmed_end = text.trim_end().len();
+    if text_trimmed_end <= max {
+        return 0..text_trimmed_end;
+    }
+    let sentences: Vec<Range<usize>> = text
+        .split_sentence_bound_indices()
+        .map(|(i, s)| i..i + s.trim_end().len())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let count = |r: &Range<usize>| {
+        marks
+            .iter()
+            .filter(|m| m.start >= r.start && m.end <= r.end)
+            .count()
+    };
+    let mut best: Option<(usize, Range<usize>)> = None;
+    for i in 0..sentences.len() {
+        let mut end = sentences[i].end;
+        if end - sentences[i].start > max {
+            continue;
+        }
+        for s in &sentences[i + 1..] {
+            if s.end - sentences[i].start > max {
+                break;
+            }
+            end = s.end;
+        }
+        let r = sentences[i].start..end;
+        let n = count(&r);
+        if best.as_ref().is_none_or(|(b, _)| n > *b) {
+            best = Some((n, r));
+        }
+    }
+    // Prefer a window of whole sentences unless a long sentence holds more
+    // of the marks than any such window.
+    let first_mark = marks.first().map_or(0, |m| m.start);
+    let cut = cut_around(text, first_mark, max);
+    match best {
+        Some((n, r)) if n >= count(&cut) => r,
+        _ => cut,
+    }
+}
+
+/// A window of about `max` bytes starting a little before `at`, cut at
+/// word boundaries.
+fn cut_around(text: &str, at: usize, max: usize) -> Range<usize> {
+    let mut start = at.saturating_sub(max / 4);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    if start > 0 {
+        // Move to the start of the next word.
+        if let Some(p) = text[start..].find(char::is_whitespace) {
+            if start + p < at {
+                start += p + 1;
+            }
+        }
+    }
+    let mut end = (start + max).min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end < text.len() {
+        if let Some(p) = text[start..end].rfind(char::is_whitespace) {
+            if start + p > at {
+                end = start + p;
+            }
+        }
+    }
+    start..end
+}
+
+/// Escapes text for HTML and wraps the highlight ranges in `<mark>`.
+pub fn to_html(text: &str, highlights: &[[usize; 2]]) -> String {
+    let mut out = String::with_capacity(text.len() + highlights.len() * 13);
+    let mut at = 0;
+    for &[s, e] in highlights {
+        if s < at || e > text.len() {
+            continue;
+        }
+        escape_into(&text[at..s], &mut out);
+        out.push_str("<mark>");
+        escape_into(&text[s..e], &mut out);
+        out.push_str("</mark>");
+        at = e;
+    }
+    escape_into(&text[at..], &mut out);
+    out
+}
+
+/// HTML-escapes `s` (text and attribute safe).
+pub fn escape_into(s: &str, out: &mut String) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{terms, text_analyzer};
+
+    fn highlighter(words: &str) -> Highlighter {
+        let t = terms(&mut text_analyzer(), words).into_iter().collect();
+        Highlighter::new(text_analyzer(), t)
+    }
+
+    #[test]
+    fn marks_land_on_original_words() {
+        let h = highlighter("israel oil");
+        let text = "Baku supplies Israel’s OIL needs.";
+        let s = h.snippet(text);
+        let marked: Vec<&str> = s.highlights.iter().map(|[a, b]| &s.text[*a..*b]).collect();
+        assert_eq!(marked, vec!["Israel’s", "OIL"]);
+        assert_eq!(
+            s.html,
+            "Baku supplies <mark>Israel’s</mark> <mark>OIL</mark> needs."
+        );
+    }
+
+    #[test]
+    fn long_text_is_cut_at_sentences_around_the_matches() {
+        let h = highlighter("section 907");
+        let filler = "This sentence is filler about other matters entirely. ".repeat(8);
+        let text = format!("{filler}Section 907 restricts aid. {filler}");
+        let s = h.snippet(&text);
+        assert!(s.text.len() <= h.max_bytes + 2 * "… ".len());
+        assert!(s.text.starts_with("… "));
+        assert_eq!(s.highlights.len(), 2);
+        let [a, b] = s.highlights[0];
+        assert_eq!(&s.text[a..b], "Section");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        let h = highlighter("script");
+        let s = h.snippet("<script>alert('x')</script> & \"q\"");
+        assert!(!s.html.contains("<script>"));
+        assert!(s.html.contains("&lt;<mark>script</mark>&gt;"));
+        assert!(s.html.contains("&amp; &quot;q&quot;"));
+    }
+
+    #[test]
+    fn no_terms_gives_the_opening_passage() {
+        let h = highlighter("");
+        let s = h.snippet("Short text.");
+        assert_eq!(s.text, "Short text.");
+        assert!(s.highlights.is_empty());
+    }
+}
