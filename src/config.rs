@@ -459,10 +459,12 @@ fn validate_document(
     for (p, s) in &d.stance_overrides {
         let n: u32 = match p.parse() {
             Ok(n) if n >= 1 => n,
-            _ => return fail(format!(
+            _ => {
+                return fail(format!(
                 "document \"{}\": stance_overrides key \"{p}\" must be a paragraph number from 1",
                 d.id
-            )),
+            ))
+            }
         };
         overrides.insert(
             n,

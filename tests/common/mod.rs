@@ -1,0 +1,93 @@
+//! Shared helpers for the integration tests: run the real `nutgraf` binary
+//! on the real seeds, each test with its own index folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `nutgraf` command on the given config and index.
+pub fn nutgraf(config: &Path, index: &Path) -> Command {
+    let mut c = Command::cargo_bin("nutgraf").expect("the nutgraf binary is built");
+    c.arg("--config").arg(config).arg("--index").arg(index);
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// A seed index built once and shared (read-only) by the tests of one
+/// test binary.
+pub fn seed_index() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = nutgraf(&default_config(), dir.path())
+            .arg("index")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}
+
+pub fn default_config() -> PathBuf {
+    root().join("index-config/nutgraf.toml")
+}
+
+/// Runs a command on the shared seed index and returns its output.
+pub fn run(args: &[&str]) -> Output {
+    nutgraf(&default_config(), seed_index())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a `--json` command on the seed index, asserting success.
+pub fn json(args: &[&str]) -> Value {
+    let out = run(args);
+    assert!(
+        out.status.code() == Some(0) || out.status.code() == Some(1),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("valid JSON on stdout")
+}
+
+/// `search QUERY --json` plus extra flags.
+pub fn search(query: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["search", query, "--json", "--limit", "100"];
+    args.extend_from_slice(extra);
+    json(&args)
+}
+
+pub fn hits(v: &Value) -> &Vec<Value> {
+    v["hits"].as_array().expect("hits array")
+}
+
+pub fn field<'a>(hit: &'a Value, name: &str) -> &'a str {
+    hit[name].as_str().unwrap_or_default()
+}
+
+/// Copies the config and seeds into a fresh folder, so a test may edit them.
+pub fn project_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["index-config", "seeds"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(root().join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    dir
+}
