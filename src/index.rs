@@ -361,7 +361,7 @@ pub fn update(
     let mut wanted = HashSet::new();
     for document in &documents {
         wanted.insert(document.id.as_str());
-        let hash = document.content_hash(&fingerprint);
+        let hash = document.content_hash(fingerprint);
         match existing.get(&document.id) {
             Some(old) if *old == hash => report.documents_unchanged += 1,
             old => {

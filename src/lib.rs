@@ -17,7 +17,6 @@ pub mod render;
 pub mod schema;
 pub mod search;
 pub mod snippet;
-#[path = "split_stub.rs"]
 pub mod split;
 pub mod unit;
 
