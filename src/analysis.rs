@@ -72,6 +72,18 @@ pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
     out
 }
 
+/// The terms a string analyses to with their token positions (for
+/// phrases: a word dropped by a filter leaves a gap).
+pub fn terms_with_positions(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        out.push((t.position, t.text.clone()));
+    }
+    out
+}
+
 /// Splits text into words at Unicode word boundaries and normalises
 /// apostrophes inside each word. Offsets always cover the original word.
 #[derive(Clone, Default)]

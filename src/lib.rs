@@ -12,12 +12,16 @@ pub mod config;
 pub mod document;
 pub mod error;
 pub mod index;
+pub mod lexicon;
 pub mod names;
+pub mod query;
 pub mod render;
 pub mod schema;
 pub mod search;
+pub mod similar;
 pub mod snippet;
 pub mod split;
+pub mod suggest;
 pub mod unit;
 
 pub use config::Config;

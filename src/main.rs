@@ -44,6 +44,9 @@ pub enum Command {
     Search(commands::search::Args),
     /// Show one unit with the units around it.
     Show(commands::show::Args),
+    /// Units in other documents that say most nearly what one unit says:
+    /// which outlets repeat a claim.
+    Similar(commands::similar::Args),
     /// Values and counts of a facet (author, outlet, stance, genre, kind)
     /// over the whole index.
     Facets(commands::facets::Args),
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
         Command::Index(args) => commands::index::run(&cli, args),
         Command::Search(args) => commands::search::run(&cli, args),
         Command::Show(args) => commands::show::run(&cli, args),
+        Command::Similar(args) => commands::similar::run(&cli, args),
         Command::Facets(args) => commands::facets::run(&cli, args),
     };
     commands::finish(result)

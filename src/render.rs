@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::schema::FacetField;
-use crate::search::{FacetCounts, Facets, FacetsResponse, SearchResponse, ShowResponse, UnitView};
+use crate::search::{
+    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, UnitView,
+};
+use crate::similar::SimilarResponse;
 use crate::snippet::Snippet;
 
 /// How terminal text is drawn.
@@ -80,21 +83,7 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
         let _ = writeln!(out, "Did you mean: {}?", r.suggestions.join(", "));
     }
     for (i, hit) in r.hits.iter().enumerate() {
-        let u = &hit.unit;
-        let rank = format!("{:>2}.", r.offset + i + 1);
-        let _ = writeln!(
-            out,
-            "{} {}",
-            style.paint(BOLD, &rank),
-            style.paint(BOLD, &source_line(u))
-        );
-        let place = format!(
-            "    {}  ¶ {}/{}  {}",
-            u.id, u.paragraph, u.paragraphs_in_doc, u.kind
-        );
-        let _ = writeln!(out, "{}", style.paint(DIM, &place));
-        out.push_str(&wrap_snippet(&hit.snippet, style, 4));
-        out.push('\n');
+        hit_text(&mut out, r.offset + i + 1, hit, style);
     }
     let shown_to = r.offset + r.hits.len();
     let summary = if r.total_hits == 0 {
@@ -113,6 +102,79 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
     let _ = writeln!(out, "{summary}");
     if r.total_hits > 0 {
         out.push_str(&facets_text(&r.facets, style, &FacetField::ALL, 6));
+    }
+    out
+}
+
+/// One ranked hit: rank and source, place, snippet.
+fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
+    let u = &hit.unit;
+    let rank = format!("{rank:>2}.");
+    let _ = writeln!(
+        out,
+        "{} {}",
+        style.paint(BOLD, &rank),
+        style.paint(BOLD, &source_line(u))
+    );
+    let place = format!(
+        "    {}  ¶ {}/{}  {}",
+        u.id, u.paragraph, u.paragraphs_in_doc, u.kind
+    );
+    let _ = writeln!(out, "{}", style.paint(DIM, &place));
+    out.push_str(&wrap_snippet(&hit.snippet, style, 4));
+    out.push('\n');
+}
+
+/// `similar` as terminal text: the unit, then who says the same.
+pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
+    let mut out = String::new();
+    let u = &r.unit;
+    let _ = writeln!(out, "{}", style.paint(BOLD, &source_line(u)));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            DIM,
+            &format!("{}  ¶ {}/{}", u.id, u.paragraph, u.paragraphs_in_doc)
+        )
+    );
+    out.push_str(&indent(
+        &wrap_words(&u.text, style.width.saturating_sub(4)),
+        4,
+    ));
+    out.push('\n');
+    if r.hits.is_empty() {
+        let _ = writeln!(out, "No unit in another document says much the same.");
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Said much the same in other documents ({} units share its words: {}):\n",
+        r.total_hits,
+        r.words
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (i, hit) in r.hits.iter().enumerate() {
+        hit_text(&mut out, i + 1, hit, style);
+    }
+    out.push_str(&facets_text(
+        &r.facets,
+        style,
+        &[FacetField::Outlet, FacetField::Stance, FacetField::Author],
+        6,
+    ));
+    out
+}
+
+fn indent(text: &str, by: usize) -> String {
+    let pad = " ".repeat(by);
+    let mut out = String::new();
+    for line in text.lines() {
+        let _ = writeln!(out, "{pad}{line}");
     }
     out
 }

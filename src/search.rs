@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::collector::TopDocs;
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
@@ -22,9 +23,11 @@ use crate::config::{date_span, normalise_date};
 use crate::error::{Error, Result};
 use crate::index::{stored_str, stored_strs, stored_u64, IndexInfo, UnitIndex};
 use crate::names::AuthorAliases;
+use crate::query::{self, Compiled, Node, Scope};
 use crate::schema::{FacetField, Fields};
 use crate::snippet::{Highlighter, Snippet};
 use crate::split::UnitKind;
+use crate::suggest;
 use crate::unit::parse_unit_id;
 
 /// Filters of a search. Repeated values of one field are OR-ed; fields are
@@ -143,7 +146,7 @@ pub struct Facets {
 }
 
 impl Facets {
-    fn from_gathered(mut m: HashMap<FacetField, HashMap<String, u64>>) -> Facets {
+    pub(crate) fn from_gathered(mut m: HashMap<FacetField, HashMap<String, u64>>) -> Facets {
         let mut take = |f| FacetCounts::from_map(m.remove(&f).unwrap_or_default());
         Facets {
             author: take(FacetField::Author),
@@ -265,63 +268,79 @@ impl Searcher {
         Error::tantivy(&self.index.dir, e)
     }
 
-    /// A query parser over text and title, all words required.
-    pub fn query_parser(&self, conjunction: bool) -> QueryParser {
-        let f = self.fields();
-        let mut parser = QueryParser::new(
-            f.schema.clone(),
-            vec![f.text, f.title],
-            self.index.index.tokenizers().clone(),
-        );
-        if conjunction {
-            parser.set_conjunction_by_default();
-        }
+    /// Parses and compiles a user query against one index generation. An
+    /// empty query matches every unit. `conjunction`: every plain word
+    /// required (else any is enough, best first).
+    pub fn compile(
+        &self,
+        searcher: &tantivy::Searcher,
+        text: &str,
+        node: Option<&Node>,
+        conjunction: bool,
+    ) -> Result<Compiled> {
+        let Some(node) = node else {
+            return Ok(Compiled {
+                query: Box::new(AllQuery),
+                highlight: HashSet::new(),
+                missing: Vec::new(),
+            });
+        };
+        let catalog = self.catalog(searcher)?;
+        let resolve = |field: FacetField, value: &str| self.resolve_value(&catalog, field, value);
         let boost = if self.info().title_boost > 0.0 {
             self.info().title_boost
         } else {
             2.0
         };
-        parser.set_field_boost(f.title, boost);
-        parser
+        let cx = query::Context {
+            searcher,
+            fields: self.fields(),
+            title_boost: boost,
+            conjunction,
+            resolve: &resolve,
+        };
+        query::compile(node, &cx).map_err(|e| Error::Query(e.pointing_into(text)))
     }
 
-    /// Parses a user query. An empty query matches every unit.
-    pub fn parse(&self, query: &str, conjunction: bool) -> Result<Box<dyn Query>> {
-        if query.trim().is_empty() {
-            return Ok(Box::new(AllQuery));
-        }
-        self.query_parser(conjunction)
-            .parse_query(query)
-            .map_err(|e| Error::Query(format!("{e} in \"{query}\"")))
+    /// Parses a user query (syntax errors point at their column).
+    pub fn parse(text: &str) -> Result<Option<Node>> {
+        query::parse(text).map_err(|e| Error::Query(e.pointing_into(text)))
     }
 
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
         let searcher = self.reader.searcher();
-        let filters = self.resolve_filters(&searcher, &request.filters)?;
+        let node = Searcher::parse(&request.query)?;
+        // `kind:caption` in the query lifts the default kind filter.
+        let any_kind = node
+            .as_ref()
+            .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
+        let filters = self.resolve_filters(&searcher, &request.filters, any_kind)?;
         let collector = UnitCollector {
             filters,
             keep: request.offset + request.limit,
             count_facets: true,
         };
-        let mut query = self.parse(&request.query, true)?;
+        let mut compiled = self.compile(&searcher, &request.query, node.as_ref(), true)?;
         let mut gathered = searcher
-            .search(&*query, &collector)
+            .search(&*compiled.query, &collector)
             .map_err(|e| self.err(e))?;
         let mut relaxed = false;
-        if gathered.total == 0 && !request.query.trim().is_empty() {
-            let loose = self.parse(&request.query, false)?;
+        if gathered.total == 0 && node.as_ref().is_some_and(Node::relaxable) {
+            let loose = self.compile(&searcher, &request.query, node.as_ref(), false)?;
             let again = searcher
-                .search(&*loose, &collector)
+                .search(&*loose.query, &collector)
                 .map_err(|e| self.err(e))?;
-            if again.total > 0 && has_several_terms(&*loose) {
+            if again.total > 0 {
                 relaxed = true;
                 gathered = again;
-                query = loose;
+                compiled = loose;
             }
         }
-        let highlighter = self.highlighter(&*query);
+        let suggestions =
+            suggest::suggestions(&searcher, self.fields(), &request.query, &compiled.missing);
+        let highlighter = Highlighter::new(analysis::text_analyzer(), compiled.highlight);
         let hits = gathered
             .top
             .iter()
@@ -341,7 +360,7 @@ impl Searcher {
             total_hits: gathered.total,
             took_us: started.elapsed().as_micros() as u64,
             relaxed,
-            suggestions: Vec::new(),
+            suggestions,
             offset: request.offset,
             limit: request.limit,
             hits,
@@ -349,19 +368,29 @@ impl Searcher {
         })
     }
 
-    /// A highlighter for the words a query looks for in unit text (words
-    /// under `-` are not marked).
-    pub fn highlighter(&self, query: &dyn Query) -> Highlighter {
-        let mut terms = HashSet::new();
-        let text = self.fields().text;
-        positive_terms(query, &mut |t: &Term| {
-            if t.field() == text {
-                if let Some(s) = t.value().as_str() {
-                    terms.insert(s.to_string());
-                }
-            }
-        });
-        Highlighter::new(analysis::text_analyzer(), terms)
+    /// One unit by id.
+    pub fn unit(&self, id: &str) -> Result<UnitView> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields().id, id),
+            IndexRecordOption::Basic,
+        );
+        let found = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(|e| self.err(e))?;
+        let (_, addr) = found
+            .first()
+            .ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
+        self.unit_at(&searcher, *addr)
+    }
+
+    /// Resolves filters as a search does (for other kinds of query).
+    pub(crate) fn resolve(
+        &self,
+        searcher: &tantivy::Searcher,
+        filters: &Filters,
+    ) -> Result<ResolvedFilters> {
+        self.resolve_filters(searcher, filters, false)
     }
 
     /// Reads one unit's stored fields.
@@ -376,6 +405,7 @@ impl Searcher {
         &self,
         searcher: &tantivy::Searcher,
         filters: &Filters,
+        any_kind: bool,
     ) -> Result<ResolvedFilters> {
         let mut resolved = ResolvedFilters::default();
         let needs_catalog = FacetField::ALL
@@ -386,11 +416,12 @@ impl Searcher {
         } else {
             None
         };
-        let no_aliases = AuthorAliases::default();
         for field in FacetField::ALL {
             let wanted = filters.values(field);
             if field == FacetField::Kind {
-                resolved.facets.push((field, resolve_kinds(wanted)?));
+                if !(any_kind && wanted.is_empty()) {
+                    resolved.facets.push((field, resolve_kinds(wanted)?));
+                }
                 continue;
             }
             if wanted.is_empty() {
@@ -399,36 +430,12 @@ impl Searcher {
             let catalog = catalog
                 .as_ref()
                 .expect("catalog loaded when a filter is set");
-            let mut known: Vec<String> = catalog.values.get(&field).cloned().unwrap_or_default();
-            if field == FacetField::Stance {
-                for (s, _) in &self.info().stances {
-                    if !known.contains(s) {
-                        known.push(s.clone());
-                    }
-                }
-            }
-            let aliases = if field == FacetField::Author {
-                &self.info().authors
-            } else {
-                &no_aliases
-            };
             let mut values = Vec::new();
             for w in wanted {
-                let selected = aliases.select(&known, w);
-                if selected.is_empty() {
-                    let closest = aliases.closest(&known, w, 3);
-                    let hint = if closest.is_empty() {
-                        "the index holds none".to_string()
-                    } else {
-                        format!("closest: {}", closest.join(", "))
-                    };
-                    return Err(Error::Filter(format!(
-                        "no {} matches \"{w}\" ({hint}); `nutgraf facets {}` lists them all",
-                        field.as_str(),
-                        field.as_str()
-                    )));
-                }
-                values.extend(selected.into_iter().map(str::to_string));
+                values.extend(
+                    self.resolve_value(catalog, field, w)
+                        .map_err(Error::Filter)?,
+                );
             }
             values.sort();
             values.dedup();
@@ -452,6 +459,49 @@ impl Searcher {
         resolved.since = bound(&filters.since, "since", false)?;
         resolved.until = bound(&filters.until, "until", true)?;
         Ok(resolved)
+    }
+
+    /// The indexed values a user's value selects: forgiving for names
+    /// (case, accents, aliases, a surname alone), exact for kinds; none is
+    /// an error that lists the closest values.
+    fn resolve_value(
+        &self,
+        catalog: &Catalog,
+        field: FacetField,
+        wanted: &str,
+    ) -> std::result::Result<Vec<String>, String> {
+        if field == FacetField::Kind {
+            return resolve_kinds(&[wanted.to_string()]).map_err(|e| e.to_string());
+        }
+        let mut known: Vec<String> = catalog.values.get(&field).cloned().unwrap_or_default();
+        if field == FacetField::Stance {
+            for (s, _) in &self.info().stances {
+                if !known.contains(s) {
+                    known.push(s.clone());
+                }
+            }
+        }
+        let no_aliases = AuthorAliases::default();
+        let aliases = if field == FacetField::Author {
+            &self.info().authors
+        } else {
+            &no_aliases
+        };
+        let selected = aliases.select(&known, wanted);
+        if selected.is_empty() {
+            let closest = aliases.closest(&known, wanted, 3);
+            let hint = if closest.is_empty() {
+                "the index holds none".to_string()
+            } else {
+                format!("closest: {}", closest.join(", "))
+            };
+            return Err(format!(
+                "no {} matches \"{wanted}\" ({hint}); `nutgraf facets {}` lists them all",
+                field.as_str(),
+                field.as_str()
+            ));
+        }
+        Ok(selected.into_iter().map(str::to_string).collect())
     }
 
     fn catalog(&self, searcher: &tantivy::Searcher) -> Result<Arc<Catalog>> {
@@ -587,12 +637,6 @@ pub fn positive_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
     } else {
         query.query_terms(&mut |t, _| visit(t));
     }
-}
-
-fn has_several_terms(query: &dyn Query) -> bool {
-    let mut n = 0;
-    query.query_terms(&mut |_, _| n += 1);
-    n > 1
 }
 
 fn unit_view(f: &Fields, doc: &TantivyDocument) -> UnitView {

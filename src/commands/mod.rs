@@ -17,6 +17,7 @@ pub mod facets;
 pub mod index;
 pub mod search;
 pub mod show;
+pub mod similar;
 
 /// How a command ended, for the exit code: 0 found something, 1 found
 /// nothing (like grep), 2 error.

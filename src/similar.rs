@@ -1,0 +1,170 @@
+//! Claim tracing: the units of *other* documents that say most nearly what
+//! one unit says, with the shared words marked.
+//!
+//! This is more-like-this: the unit's most distinctive words (term
+//! frequency × inverse document frequency, as Lucene's MoreLikeThis picks
+//! them) become a weighted disjunction, BM25 ranks the candidates, and a
+//! candidate must share a few of those words. It is built here rather than
+//! with tantivy's `MoreLikeThisQuery` because a fact-checker needs to see
+//! *which* words the units share, and that query does not tell.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use serde::Serialize;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::Term;
+
+use crate::analysis;
+use crate::collector::UnitCollector;
+use crate::error::{Error, Result};
+use crate::search::{Facets, Filters, Hit, Searcher, UnitView};
+use crate::snippet::Highlighter;
+
+/// How many of a unit's words describe it.
+const MAX_WORDS: usize = 25;
+/// A word in more than this share of units says nothing about a claim.
+const MAX_DOC_SHARE: f64 = 0.3;
+
+/// `similar`: units elsewhere that repeat a unit's claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarResponse {
+    pub id: String,
+    pub unit: UnitView,
+    /// The distinctive words the search looked for, most telling first.
+    pub words: Vec<String>,
+    /// Units in other documents sharing enough of those words.
+    pub total_hits: u64,
+    pub took_us: u64,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    /// Who repeats it: counts over all those units.
+    pub facets: Facets,
+}
+
+/// The units of other documents most like unit `id`.
+pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarResponse> {
+    let started = Instant::now();
+    let unit = searcher.unit(id)?;
+    let reader = searcher.tantivy_searcher();
+    let fields = searcher.fields();
+    let words = distinctive_words(&reader, fields.text, &unit.text);
+
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let top = words.first().map_or(1.0, |w| w.weight);
+    for w in &words {
+        let q = TermQuery::new(
+            Term::from_field_text(fields.text, &w.term),
+            IndexRecordOption::WithFreqs,
+        );
+        clauses.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(Box::new(q), (w.weight / top) as f32)),
+        ));
+    }
+    // Sharing one or two words is chance; a repeated claim shares more.
+    let minimum = words.len().clamp(1, 3);
+    clauses.push((
+        Occur::MustNot,
+        Box::new(TermQuery::new(
+            Term::from_field_text(fields.doc_id, &unit.doc_id),
+            IndexRecordOption::Basic,
+        )),
+    ));
+    let query = BooleanQuery::with_minimum_required_clauses(clauses, minimum);
+    let collector = UnitCollector {
+        filters: searcher.resolve(&reader, &Filters::default())?,
+        keep: limit,
+        count_facets: true,
+    };
+    let gathered = if words.is_empty() {
+        Default::default()
+    } else {
+        reader
+            .search(&query, &collector)
+            .map_err(|e| Error::tantivy(&searcher.index.dir, e))?
+    };
+    let highlighter = Highlighter::new(
+        analysis::text_analyzer(),
+        words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>(),
+    );
+    let hits = gathered
+        .top
+        .iter()
+        .map(|&(score, addr)| {
+            let unit = searcher.unit_at(&reader, addr)?;
+            let snippet = highlighter.snippet(&unit.text);
+            Ok(Hit {
+                unit,
+                score,
+                snippet,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SimilarResponse {
+        id: id.to_string(),
+        unit,
+        words: words.into_iter().map(|w| w.word).collect(),
+        total_hits: gathered.total,
+        took_us: started.elapsed().as_micros() as u64,
+        limit,
+        hits,
+        facets: Facets::from_gathered(gathered.facets),
+    })
+}
+
+/// A distinctive word of a unit.
+struct Word {
+    /// As indexed (a stem).
+    term: String,
+    /// As written in the unit.
+    word: String,
+    /// tf·idf.
+    weight: f64,
+}
+
+/// A text's most distinctive words, most telling first.
+fn distinctive_words(
+    reader: &tantivy::Searcher,
+    field: tantivy::schema::Field,
+    text: &str,
+) -> Vec<Word> {
+    // term -> (count, the word as first written)
+    let mut tf: HashMap<String, (u32, String)> = HashMap::new();
+    let mut analyzer = analysis::text_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        let entry = tf
+            .entry(t.text.clone())
+            .or_insert_with(|| (0, text[t.offset_from..t.offset_to].to_lowercase()));
+        entry.0 += 1;
+    }
+    let n = reader.num_docs().max(1) as f64;
+    let mut weighted: Vec<Word> = tf
+        .into_iter()
+        .filter_map(|(term, (count, word))| {
+            let df = reader
+                .doc_freq(&Term::from_field_text(field, &term))
+                .unwrap_or(0) as f64;
+            // df 1 is the unit itself: a word nobody else uses finds nothing.
+            if df <= 1.0 || df / n > MAX_DOC_SHARE {
+                return None;
+            }
+            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            Some(Word {
+                term,
+                word,
+                weight: f64::from(count) * idf,
+            })
+        })
+        .collect();
+    weighted.sort_by(|a, b| {
+        b.weight
+            .total_cmp(&a.weight)
+            .then_with(|| a.term.cmp(&b.term))
+    });
+    weighted.truncate(MAX_WORDS);
+    weighted
+}
