@@ -25,11 +25,11 @@ use std::collections::HashSet;
 use std::fmt;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
+    Occur, PhraseQuery, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::Term;
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 use crate::analysis;
 use crate::lexicon::{Lexicon, MAX_EXPANSIONS};
@@ -552,6 +552,11 @@ impl Compiler<'_, '_> {
                         Sign::Required => Occur::Must,
                         Sign::Excluded => Occur::MustNot,
                     };
+                    let q = if occur == Occur::MustNot {
+                        Box::new(Guarded(q)) as Q
+                    } else {
+                        q
+                    };
                     parts.push((occur, q));
                 }
                 if parts.is_empty() {
@@ -758,6 +763,74 @@ impl Compiler<'_, '_> {
             parts.push(self.expanded(near, scope));
         }
         Ok(all_of(parts))
+    }
+}
+
+/// A query whose scorer may be asked about a document it has already
+/// passed. tantivy 0.27's phrase scorer asserts against that when it sits
+/// under `-` and has run out of matches (`-"1 author"` next to an empty
+/// phrase); exclusions are wrapped in this so any query stays answerable.
+#[derive(Debug)]
+struct Guarded(Q);
+
+impl Clone for Guarded {
+    fn clone(&self) -> Self {
+        Guarded(self.0.box_clone())
+    }
+}
+
+impl Query for Guarded {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(GuardedWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor);
+    }
+}
+
+struct GuardedWeight(Box<dyn Weight>);
+
+impl Weight for GuardedWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(GuardedScorer(self.0.scorer(reader, boost)?)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+}
+
+struct GuardedScorer(Box<dyn Scorer>);
+
+impl DocSet for GuardedScorer {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        let doc = self.0.doc();
+        if doc >= target {
+            doc
+        } else {
+            self.0.seek(target)
+        }
+    }
+
+    // `seek_danger` keeps DocSet's default, which checks `doc()` first.
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for GuardedScorer {
+    fn score(&mut self) -> Score {
+        self.0.score()
     }
 }
 

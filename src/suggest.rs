@@ -11,6 +11,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use crate::analysis;
 use crate::index::stored_str;
 use crate::lexicon::Lexicon;
+use crate::names;
 use crate::query::Missing;
 use crate::schema::Fields;
 
@@ -56,8 +57,8 @@ pub fn suggestions(
     out
 }
 
-/// Indexed words near a term, as written in the text, best first (fewest
-/// edits, then most frequent).
+/// Indexed words near a typed word, as written in the text, best first
+/// (fewest edits from what was typed, then most frequent).
 fn closest_words(
     searcher: &tantivy::Searcher,
     fields: &Fields,
@@ -69,37 +70,46 @@ fn closest_words(
     if len < 3 || term.chars().all(|c| c.is_ascii_digit()) {
         return Vec::new();
     }
-    let distance = if len <= 5 { 1 } else { 2 };
-    let Ok(found) = lex.within(term, distance, 32) else {
-        return Vec::new();
-    };
-    let mut ranked: Vec<(usize, u64, String)> = found
-        .into_iter()
-        .filter(|(t, _)| t != term)
-        .map(|(t, df)| (strsim::damerau_levenshtein(term, &t), df, t))
-        .collect();
-    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut words = Vec::new();
-    for (_, _, t) in ranked {
-        if let Some(w) = surface(searcher, fields, &t, typed) {
-            if !words.contains(&w) {
-                words.push(w);
+    let max_edits = if len <= 5 { 1 } else { 2 };
+    // The index holds stems, and a stem can be several letters shorter
+    // than the word ("exploraton" is 4 edits from "explor"): look near the
+    // word and near its beginnings, then judge candidates by the words
+    // they stand for.
+    let mut candidates: Vec<(String, u64)> = lex.within(term, max_edits, 32).unwrap_or_default();
+    let chars: Vec<char> = term.chars().collect();
+    for keep in len.saturating_sub(4).max(4)..len {
+        let beginning: String = chars[..keep].iter().collect();
+        candidates.extend(lex.within(&beginning, 1, 16).unwrap_or_default());
+    }
+    candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    candidates.dedup_by(|a, b| a.0 == b.0);
+    let typed_key = names::key(typed);
+    let mut ranked: Vec<(usize, u64, String)> = Vec::new();
+    for (t, df) in candidates.into_iter().filter(|(t, _)| t != term).take(40) {
+        if let Some(word) = surface(searcher, fields, &t, &typed_key) {
+            let edits = strsim::damerau_levenshtein(&typed_key, &names::key(&word));
+            if edits > 0 && edits <= usize::from(max_edits) && !ranked.iter().any(|r| r.2 == word) {
+                ranked.push((edits, df, word));
             }
         }
-        if words.len() == MAX_SUGGESTIONS {
-            break;
-        }
     }
-    words
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let lower = typed.chars().all(|c| !c.is_uppercase());
+    ranked
+        .into_iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(_, _, w)| if lower { w.to_lowercase() } else { w })
+        .collect()
 }
 
-/// The index holds stems ("normal"); a user wants a word ("normalization").
-/// Reads one unit that holds the term and takes the word it came from.
+/// The index holds stems ("explor"); a user wants a word ("exploration").
+/// Reads one unit that holds the term and takes, of the words there that
+/// analyse to it, the one closest to what was typed.
 fn surface(
     searcher: &tantivy::Searcher,
     fields: &Fields,
     term: &str,
-    typed: &str,
+    typed_key: &str,
 ) -> Option<String> {
     let query = TermQuery::new(
         Term::from_field_text(fields.text, term),
@@ -112,13 +122,8 @@ fn surface(
     let doc: TantivyDocument = searcher.doc(*addr).ok()?;
     let text = stored_str(&doc, fields.text)?;
     let mut analyzer = analysis::text_analyzer();
-    let word = text
-        .unicode_words()
-        .find(|w| analysis::terms(&mut analyzer, w) == [term])?;
-    // Keep the user's lower case; otherwise the text's spelling.
-    if typed.chars().all(|c| !c.is_uppercase()) {
-        Some(word.to_lowercase())
-    } else {
-        Some(word.to_string())
-    }
+    text.unicode_words()
+        .filter(|w| analysis::terms(&mut analyzer, w) == [term])
+        .min_by_key(|w| strsim::damerau_levenshtein(typed_key, &names::key(w)))
+        .map(str::to_string)
 }

@@ -9,7 +9,9 @@ use crate::Cli;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The query: words (all required), "quoted phrases", OR, -exclusion,
-    /// field scopes (author:grinberg, outlet:, stance:, title:, kind:).
+    /// field scopes (author:grinberg, outlet:, stance:, title:, kind:),
+    /// prefix (normali*), fuzzy (Khanin~1). May start with `-`.
+    #[arg(allow_hyphen_values = true)]
     pub query: String,
     /// Only units by this author (any case; a surname alone selects every
     /// author it names). Repeat to allow several.
