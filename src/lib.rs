@@ -11,6 +11,7 @@ pub mod collector;
 pub mod config;
 pub mod document;
 pub mod error;
+pub mod eval;
 pub mod index;
 pub mod lexicon;
 pub mod names;

@@ -47,6 +47,9 @@ pub enum Command {
     /// Units in other documents that say most nearly what one unit says:
     /// which outlets repeat a claim.
     Similar(commands::similar::Args),
+    /// Ranking quality on a BEIR-format test collection (nDCG@10,
+    /// Recall@100, MRR@10).
+    Eval(commands::eval::Args),
     /// Values and counts of a facet (author, outlet, stance, genre, kind)
     /// over the whole index.
     Facets(commands::facets::Args),
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::show::run(&cli, args),
         Command::Similar(args) => commands::similar::run(&cli, args),
         Command::Facets(args) => commands::facets::run(&cli, args),
+        Command::Eval(args) => commands::eval::run(&cli, args),
     };
     commands::finish(result)
 }

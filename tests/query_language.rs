@@ -359,3 +359,47 @@ mod no_panics {
         }
     }
 }
+
+#[test]
+fn eval_scores_a_tiny_beir_collection_as_computed_by_hand() {
+    let beir = root().join("tests/fixtures/beir-tiny");
+    let v = json(&["eval", "--beir", beir.to_str().unwrap(), "--json"]);
+    // q1 "oil supplies": only d1 matches; d1 and d3 are relevant.
+    //   nDCG@10 = 1 / (1 + 1/log2 3) = 0.613147, Recall = 1/2, RR = 1.
+    // q2 "drones": d3, relevant: nDCG 1, Recall 1, RR 1.
+    // q3 "tea": d4, but d2 is the relevant one: all 0.
+    // q4 has only a 0 grade: not judged.
+    assert_eq!(v["queries"], 3);
+    let close = |k: &str, want: f64| {
+        let got = v[k].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-4, "{k}: {got} != {want}");
+    };
+    close("ndcg@10", (0.613_147 + 1.0 + 0.0) / 3.0);
+    close("recall@100", (0.5 + 1.0 + 0.0) / 3.0);
+    close("mrr@10", 2.0 / 3.0);
+    let per: Vec<&str> = v["per_query"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["query_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(per, ["q1", "q2", "q3"]);
+    let out = run(&["eval", "--beir", "no/such/folder"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corpus.jsonl"));
+}
+
+/// The published baseline is nDCG@10 = 0.679 (flat BM25); nutgraf must
+/// reach it. Runs only where the data set is (../shared/data).
+#[test]
+fn eval_on_scifact_reaches_the_bm25_baseline() {
+    let scifact = root().join("../shared/data/beir/scifact");
+    if !scifact.join("corpus.jsonl").is_file() {
+        eprintln!("skipped: {} is absent", scifact.display());
+        return;
+    }
+    let v = json(&["eval", "--beir", scifact.to_str().unwrap(), "--json"]);
+    assert_eq!(v["queries"], 300);
+    let ndcg = v["ndcg@10"].as_f64().unwrap();
+    assert!(ndcg >= 0.679, "nDCG@10 {ndcg} is below the BM25 baseline");
+}

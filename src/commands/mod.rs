@@ -13,6 +13,7 @@ use nutgraf::{Config, Error, Searcher};
 
 use crate::Cli;
 
+pub mod eval;
 pub mod facets;
 pub mod index;
 pub mod search;

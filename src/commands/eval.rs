@@ -1,0 +1,60 @@
+//! `nutgraf eval`: ranking quality on a BEIR-format test collection.
+
+use std::path::PathBuf;
+
+use nutgraf::eval::{self, EvalOptions, DEFAULT_TITLE_BOOST};
+use nutgraf::render;
+
+use super::{print, CommandResult, Outcome};
+use crate::Cli;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A BEIR collection folder: corpus.jsonl, queries.jsonl,
+    /// qrels/<split>.tsv (e.g. ../shared/data/beir/scifact).
+    #[arg(long, value_name = "DIR")]
+    pub beir: PathBuf,
+    /// Which judgments to score: test, train or dev.
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// Extra weight of a title match (tune it on train, report on test).
+    #[arg(long, default_value_t = DEFAULT_TITLE_BOOST, value_name = "X")]
+    pub title_boost: f32,
+    /// Print JSON (with per-query scores) instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> CommandResult {
+    // The collection gets its own index: the given --index folder (kept),
+    // or a scratch folder removed afterwards.
+    let (dir, scratch) = match &cli.index {
+        Some(dir) => (dir.clone(), false),
+        None => (eval::scratch_dir(), true),
+    };
+    let opts = EvalOptions {
+        split: args.split.clone(),
+        title_boost: args.title_boost,
+        ..EvalOptions::default()
+    };
+    let report = eval::run(&args.beir, &dir, &opts);
+    if scratch {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let report = report?;
+    if args.json {
+        print(&render::json(&report));
+    } else {
+        print(&format!(
+            "nDCG@10 {:.4}   Recall@100 {:.4}   MRR@10 {:.4}\n{} queries ({} split), {} documents, title boost {}\n",
+            report.ndcg_at_10,
+            report.recall_at_100,
+            report.mrr_at_10,
+            report.queries,
+            report.split,
+            report.documents,
+            report.title_boost
+        ));
+    }
+    Ok(Outcome::Found)
+}
