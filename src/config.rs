@@ -58,6 +58,17 @@ pub struct Corpus {
     pub stances: Vec<(String, String)>,
 }
 
+/// An article's address, if it is a web address: links on the web page
+/// must never run script (`javascript:`) or open local files.
+pub fn web_address(u: &str) -> Option<String> {
+    let u = u.trim();
+    let lower = u.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))?;
+    (!rest.is_empty() && !u.chars().any(char::is_whitespace)).then(|| u.to_string())
+}
+
 /// One `[[document]]` entry, as validated (paths resolved, authors
 /// canonical). Its text is read by [`DocumentEntry::load`].
 #[derive(Debug, Clone, PartialEq)]
@@ -492,6 +503,18 @@ fn validate_document(
             return fail(format!("document \"{}\": {name} must not be empty", d.id));
         }
     }
+    let url = match d.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        None => None,
+        Some(u) => match web_address(u) {
+            Some(u) => Some(u),
+            None => {
+                return fail(format!(
+                    "document \"{}\": url = \"{u}\" is not a web address; write one starting with https:// or http://",
+                    d.id
+                ))
+            }
+        },
+    };
     Ok(DocumentEntry {
         id: d.id.clone(),
         file: join_clean(dir, &d.file),
@@ -506,7 +529,7 @@ fn validate_document(
         stance,
         genre: d.genre.trim().to_lowercase(),
         published,
-        url: d.url.clone().filter(|u| !u.trim().is_empty()),
+        url,
         stance_overrides: overrides,
         config_file: file.to_path_buf(),
         line,
@@ -568,6 +591,20 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_web_addresses_are_links() {
+        assert_eq!(
+            web_address(" https://a.org/x "),
+            Some("https://a.org/x".into())
+        );
+        assert!(web_address("HTTP://a.org").is_some());
+        assert_eq!(web_address("javascript:alert(1)"), None);
+        assert_eq!(web_address("file:///etc/passwd"), None);
+        assert_eq!(web_address("https://"), None);
+        assert_eq!(web_address("https://a.org/x y"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -7,11 +7,13 @@
 //! ([`collector`]), and [`render`] turns those into terminal text or JSON.
 
 pub mod analysis;
+pub mod bench;
 pub mod collector;
 pub mod config;
 pub mod document;
 pub mod error;
 pub mod eval;
+pub mod fts5;
 pub mod index;
 pub mod lexicon;
 pub mod names;
@@ -19,6 +21,7 @@ pub mod query;
 pub mod render;
 pub mod schema;
 pub mod search;
+pub mod server;
 pub mod similar;
 pub mod snippet;
 pub mod split;

@@ -47,6 +47,11 @@ pub enum Command {
     /// Units in other documents that say most nearly what one unit says:
     /// which outlets repeat a claim.
     Similar(commands::similar::Args),
+    /// Time queries as `search` runs them: percentiles and queries/s
+    /// (with --sqlite, SQLite FTS5 on the same units beside it).
+    Bench(commands::bench::Args),
+    /// Serve the HTTP JSON API and the web page (loopback by default).
+    Serve(commands::serve::Args),
     /// Ranking quality on a BEIR-format test collection (nDCG@10,
     /// Recall@100, MRR@10).
     Eval(commands::eval::Args),
@@ -64,6 +69,8 @@ fn main() -> ExitCode {
         Command::Similar(args) => commands::similar::run(&cli, args),
         Command::Facets(args) => commands::facets::run(&cli, args),
         Command::Eval(args) => commands::eval::run(&cli, args),
+        Command::Serve(args) => commands::serve::run(&cli, args),
+        Command::Bench(args) => commands::bench::run(&cli, args),
     };
     commands::finish(result)
 }

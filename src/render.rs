@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::bench::BenchReport;
 use crate::schema::FacetField;
 use crate::search::{
     FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, UnitView,
@@ -334,6 +335,40 @@ fn push_run(out: &mut String, s: &str, marked: bool, style: Style) {
     } else {
         out.push_str(s);
     }
+}
+
+/// A benchmark report as terminal text: the summary, then the slowest
+/// queries.
+pub fn bench_text(r: &BenchReport) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} queries × {} runs on {} thread(s)",
+        r.engine, r.queries, r.runs, r.threads
+    );
+    let _ = writeln!(
+        out,
+        "  p50 {:.3} ms   p95 {:.3} ms   p99 {:.3} ms   max {:.3} ms   {:.0} queries/s",
+        ms(r.p50_us),
+        ms(r.p95_us),
+        ms(r.p99_us),
+        ms(r.max_us),
+        r.qps
+    );
+    let mut slowest: Vec<_> = r.per_query.iter().collect();
+    slowest.sort_by_key(|q| std::cmp::Reverse(q.median_us));
+    let _ = writeln!(out, "  slowest (median):");
+    for q in slowest.iter().take(5) {
+        let _ = writeln!(
+            out,
+            "    {:>9.3} ms  {:>8} hits  {}",
+            ms(q.median_us),
+            q.total_hits,
+            q.query
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -48,6 +48,12 @@ pub struct Filters {
 }
 
 impl Filters {
+    pub fn is_empty(&self) -> bool {
+        FacetField::ALL.iter().all(|&f| self.values(f).is_empty())
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+
     fn values(&self, field: FacetField) -> &[String] {
         match field {
             FacetField::Author => &self.author,

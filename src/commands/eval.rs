@@ -26,21 +26,17 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    // The collection gets its own index: the given --index folder (kept),
-    // or a scratch folder removed afterwards.
-    let (dir, scratch) = match &cli.index {
-        Some(dir) => (dir.clone(), false),
-        None => (eval::scratch_dir(), true),
-    };
+    // The collection gets its own scratch index, never --index: an
+    // evaluation must not overwrite an index someone searches.
+    let _ = cli;
+    let dir = eval::scratch_dir();
     let opts = EvalOptions {
         split: args.split.clone(),
         title_boost: args.title_boost,
         ..EvalOptions::default()
     };
     let report = eval::run(&args.beir, &dir, &opts);
-    if scratch {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    let _ = std::fs::remove_dir_all(&dir);
     let report = report?;
     if args.json {
         print(&render::json(&report));

@@ -13,10 +13,12 @@ use nutgraf::{Config, Error, Searcher};
 
 use crate::Cli;
 
+pub mod bench;
 pub mod eval;
 pub mod facets;
 pub mod index;
 pub mod search;
+pub mod serve;
 pub mod show;
 pub mod similar;
 
@@ -83,6 +85,16 @@ pub fn index_dir(cli: &Cli) -> Result<PathBuf, Error> {
 /// Opens the searcher; with no index yet, first builds one from the config
 /// (so a fresh clone can search straight away).
 pub fn open_searcher(cli: &Cli) -> Result<Searcher, Error> {
+    open_searcher_with(cli, false)
+}
+
+/// As [`open_searcher`], for a long-running process that should see each
+/// new commit of `nutgraf index`.
+pub fn open_searcher_following(cli: &Cli) -> Result<Searcher, Error> {
+    open_searcher_with(cli, true)
+}
+
+fn open_searcher_with(cli: &Cli, follow_commits: bool) -> Result<Searcher, Error> {
     let dir = index_dir(cli)?;
     if !nutgraf::index::exists(&dir) {
         let config = load_config(cli)?;
@@ -94,7 +106,7 @@ pub fn open_searcher(cli: &Cli) -> Result<Searcher, Error> {
         let bar = Bar::new();
         nutgraf::index::update(&config, &dir, &IndexOptions::default(), &bar)?;
     }
-    Searcher::open(&dir, false)
+    Searcher::open(&dir, follow_commits)
 }
 
 /// An indicatif progress bar on stderr; indicatif draws nothing when

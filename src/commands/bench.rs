@@ -1,0 +1,104 @@
+//! `nutgraf bench`: query latency, and optionally SQLite FTS5 beside it.
+
+use std::path::PathBuf;
+
+use nutgraf::bench::{self, BenchOptions, BenchQuery, BenchReport};
+use nutgraf::fts5::Fts5;
+use nutgraf::render;
+use serde::Serialize;
+
+use super::{open_searcher, print, CommandResult, Outcome};
+use crate::Cli;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Query files: one query per line, filters after a tab
+    /// (`outlet=Fox News`). Several files run as one list.
+    #[arg(long, value_name = "FILE", num_args = 1.., required = true)]
+    pub queries: Vec<PathBuf>,
+    /// Timed runs of every query.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub runs: usize,
+    /// Untimed runs of every query first.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub warmup: usize,
+    /// Threads issuing queries at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub threads: usize,
+    /// Also copy the units into SQLite FTS5 and time the same queries
+    /// there (the copy is built first, in a scratch file).
+    #[arg(long)]
+    pub sqlite: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `bench --sqlite --json`: both reports and their ratio.
+#[derive(Serialize)]
+struct Comparison<'a> {
+    #[serde(flatten)]
+    nutgraf: &'a BenchReport,
+    sqlite: &'a BenchReport,
+    sqlite_units: usize,
+    /// SQLite's p50 over nutgraf's.
+    speedup_p50: f64,
+    speedup_p99: f64,
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    a as f64 / b.max(1) as f64
+}
+
+pub fn run(cli: &Cli, args: &Args) -> CommandResult {
+    let mut queries: Vec<BenchQuery> = Vec::new();
+    for f in &args.queries {
+        queries.extend(bench::read_queries(f)?);
+    }
+    if queries.is_empty() {
+        return Err(nutgraf::Error::Input(
+            "the query files hold no queries (one per line; # starts a comment)".into(),
+        ));
+    }
+    let opts = BenchOptions {
+        runs: args.runs.max(1),
+        warmup: args.warmup,
+        threads: args.threads.max(1),
+    };
+    let searcher = open_searcher(cli)?;
+    let ours = bench::run(&searcher, &queries, opts)?;
+    if !args.sqlite {
+        if args.json {
+            print(&render::json(&ours));
+        } else {
+            print(&render::bench_text(&ours));
+        }
+        return Ok(Outcome::Found);
+    }
+    let scratch = tempfile::tempdir().map_err(|e| nutgraf::Error::Io {
+        context: "making a scratch folder for SQLite".into(),
+        source: e,
+    })?;
+    eprintln!("nutgraf: copying the units into SQLite FTS5…");
+    let (fts5, units) = Fts5::build(&searcher, &scratch.path().join("units.sqlite"))?;
+    let theirs = bench::run(&fts5, &queries, opts)?;
+    let comparison = Comparison {
+        nutgraf: &ours,
+        sqlite: &theirs,
+        sqlite_units: units,
+        speedup_p50: ratio(theirs.p50_us, ours.p50_us),
+        speedup_p99: ratio(theirs.p99_us, ours.p99_us),
+    };
+    if args.json {
+        print(&render::json(&comparison));
+    } else {
+        print(&render::bench_text(&ours));
+        print("\n");
+        print(&render::bench_text(&theirs));
+        print(&format!(
+            "\nnutgraf is {:.1}× faster than SQLite FTS5 at p50 and {:.1}× at p99 ({} units).\n",
+            comparison.speedup_p50, comparison.speedup_p99, units
+        ));
+    }
+    Ok(Outcome::Found)
+}

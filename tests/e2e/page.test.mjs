@@ -1,0 +1,258 @@
+// End-to-end test of the nutgraf web page in a real (headless) Chromium.
+//
+// Start a server first (`nutgraf serve --addr 127.0.0.1:7700`), then from
+// the repository root:
+//
+//   cd tests/e2e && npm install && cd ../..
+//   NUTGRAF_URL=http://127.0.0.1:7700 node tests/e2e/page.test.mjs
+//
+// Environment:
+//   NUTGRAF_URL     the server (default http://127.0.0.1:7700)
+//   CHROMIUM        the browser binary (default /usr/bin/chromium)
+//   SCREENSHOT_DIR  where screenshots go (default target/e2e)
+//   HEADED=1        show the browser window
+//
+// Prints `ok - step` / `not ok - step` lines and exits non-zero if any
+// step fails.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const BASE = (process.env.NUTGRAF_URL || 'http://127.0.0.1:7700').replace(/\/+$/, '');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.resolve(process.env.SCREENSHOT_DIR || 'target/e2e');
+const TIMEOUT = 15_000;
+
+let failures = 0;
+let count = 0;
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function step(name, fn) {
+  count++;
+  try {
+    await fn();
+    console.log(`ok ${count} - ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`not ok ${count} - ${name}`);
+    for (const line of String(e && e.stack ? e.stack : e).split('\n').slice(0, 6)) console.log(`  # ${line}`);
+  }
+}
+
+/** Runs `action` and waits until the page has rendered the answer to the
+ * /api/search request it causes (one whose parameters satisfy `match`). */
+async function settled(page, action, match = () => true) {
+  const response = page.waitForResponse((r) => {
+    const u = new URL(r.url());
+    return u.pathname === '/api/search' && match(u.searchParams);
+  }, { timeout: TIMEOUT });
+  await action();
+  await response;
+  await page.waitForFunction(
+    () => document.querySelector('#results')?.getAttribute('aria-busy') === 'false',
+    null, { timeout: TIMEOUT },
+  );
+}
+
+const hitIds = (page) => page.$$eval('#results article.hit', (els) => els.map((e) => e.dataset.id));
+const outlets = (page) => page.$$eval('#results article.hit .outlet', (els) => els.map((e) => e.textContent.trim()));
+const pageInfo = (page) => page.textContent('#page-info');
+
+if (!fs.existsSync(CHROMIUM)) {
+  console.error(`Chromium not found at ${CHROMIUM} (set CHROMIUM=..., or apt-get install chromium)`);
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: !process.env.HEADED,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
+page.setDefaultTimeout(TIMEOUT);
+
+// Script errors and Content-Security-Policy violations fail the run.
+const problems = [];
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error' && /Content Security Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+});
+
+let criticalIds = [];
+
+try {
+  await step('server answers and the page loads under its CSP', async () => {
+    const res = await page.request.get(`${BASE}/`);
+    assert(res.ok(), `GET / answered ${res.status()}`);
+    assert(/text\/html/.test(res.headers()['content-type'] || ''), 'GET / is not text/html');
+    await settled(page, () => page.goto(`${BASE}/`));
+    assert(await page.isVisible('form#search-form input#q'), 'no search box');
+    assert(await page.evaluate(() => document.activeElement?.id === 'q'), 'search box is not focused on load');
+    assert(await page.isVisible('label[for="q"]'), 'search box has no label');
+  });
+
+  await step('search "Section 907": BESA Center and The New Arab hits with highlighted snippets', async () => {
+    await page.fill('#q', 'Section 907');
+    await settled(page, () => page.press('#q', 'Enter'), (p) => p.get('q') === 'Section 907');
+    const out = await outlets(page);
+    assert(out.length > 0, 'no hits');
+    for (const o of out) assert(o === 'BESA Center' || o === 'The New Arab', `unexpected outlet ${JSON.stringify(o)}`);
+    assert(out.includes('BESA Center') && out.includes('The New Arab'), `outlets seen: ${[...new Set(out)].join(', ')}`);
+    const marks = await page.$$eval('#results article.hit', (hits) => hits.map((h) => [...h.querySelectorAll('.snippet mark')].map((m) => m.textContent)));
+    marks.forEach((ms, i) => {
+      assert(ms.length > 0, `hit ${i + 1} has no <mark> in its snippet`);
+      for (const m of ms) assert(/section|907/i.test(m), `hit ${i + 1} marks ${JSON.stringify(m)}`);
+    });
+    const summary = await page.textContent('#summary');
+    assert(/\d+\s+paragraphs?\s+match/i.test(summary), `summary reads ${JSON.stringify(summary)}`);
+    assert(/q=Section(\+|%20)907/.test(page.url()), `address bar is ${page.url()}`);
+    const first = page.locator('#results article.hit').first();
+    assert(await first.locator('.stance').count() === 1, 'first hit has no stance badge');
+    assert(/¶\s*\d+\s+of\s+\d+/.test(await first.textContent()), 'first hit has no "¶ N of M"');
+    const links = await page.$$eval('#results article.hit a[target="_blank"]', (as) => as.map((a) => a.rel));
+    for (const rel of links) assert(/noopener/.test(rel) && /noreferrer/.test(rel), `link rel is ${JSON.stringify(rel)}`);
+    assert(await page.isVisible('#pager #page-info'), 'no page info');
+  });
+
+  await step('tick stance "critical": only The New Arab, stance=critical in the address bar', async () => {
+    const box = page.locator('fieldset[data-facet="stance"] input[type="checkbox"][value="critical"]');
+    await settled(page, () => box.check(), (p) => p.getAll('stance').includes('critical'));
+    const out = await outlets(page);
+    assert(out.length > 0, 'no hits');
+    for (const o of out) assert(o === 'The New Arab', `unexpected outlet ${JSON.stringify(o)}`);
+    assert(/[?&]stance=critical(&|$)/.test(page.url()), `address bar is ${page.url()}`);
+    assert(await box.isChecked(), 'the box is not ticked after the search');
+    // Disjunctive counts: the other stance is still offered.
+    const stances = await page.$$eval('fieldset[data-facet="stance"] input[type="checkbox"]', (els) => els.map((e) => e.value));
+    assert(stances.length >= 2, `stance facet offers only ${stances.join(', ')}`);
+    criticalIds = await hitIds(page);
+  });
+
+  await step('show context: neighbouring paragraphs expand in place, focus marked', async () => {
+    const first = page.locator('#results article.hit').first();
+    const id = await first.getAttribute('data-id');
+    const toggle = first.locator('.context-toggle');
+    await toggle.click();
+    const ctx = first.locator('.context');
+    await ctx.waitFor({ state: 'visible' });
+    await first.locator('.context .context-unit').nth(1).waitFor();
+    const units = await first.locator('.context .context-unit').count();
+    assert(units > 1, `only ${units} context unit(s)`);
+    const focus = first.locator('.context .context-unit.focus');
+    assert(await focus.count() === 1, `${await focus.count()} focused units`);
+    assert(await focus.getAttribute('data-id') === id, 'the focused unit is not the hit');
+    assert(/hide/i.test(await toggle.textContent()), 'toggle does not offer "hide context"');
+    assert(await toggle.getAttribute('aria-expanded') === 'true', 'toggle aria-expanded is not true');
+    await toggle.click();
+    await ctx.waitFor({ state: 'hidden' });
+    assert(/show/i.test(await toggle.textContent()), 'toggle does not offer "show context" again');
+  });
+
+  let page1Ids = [];
+  await step('paging a broad query: Next goes to page 2, Previous back, Back button works', async () => {
+    const box = page.locator('fieldset[data-facet="stance"] input[type="checkbox"][value="critical"]');
+    await settled(page, () => box.uncheck(), (p) => !p.getAll('stance').includes('critical'));
+    assert(!/stance=critical/.test(page.url()), 'stance=critical still in the address bar');
+    await page.fill('#q', 'Azerbaijan');
+    await settled(page, () => page.press('#q', 'Enter'), (p) => p.get('q') === 'Azerbaijan');
+    const info1 = await pageInfo(page);
+    const m = info1.match(/page\s+1\s+of\s+([\d,]+)/i);
+    assert(m && Number(m[1].replace(/,/g, '')) >= 2, `page info reads ${JSON.stringify(info1)} (need more than 10 hits)`);
+    assert(await page.isDisabled('#prev'), 'Previous is enabled on page 1');
+    assert(await page.isEnabled('#next'), 'Next is disabled on page 1');
+    page1Ids = await hitIds(page);
+    assert(page1Ids.length === 10, `${page1Ids.length} hits on page 1`);
+    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === '1', 'first rank is not 1');
+
+    await settled(page, () => page.click('#next'), (p) => p.get('offset') === '10');
+    assert(/page\s+2\b/i.test(await pageInfo(page)), `page info reads ${JSON.stringify(await pageInfo(page))}`);
+    const page2Ids = await hitIds(page);
+    assert(page2Ids.length > 0 && page2Ids[0] !== page1Ids[0], 'page 2 starts with the same hit');
+    assert(/[?&]offset=10(&|$)/.test(page.url()), `address bar is ${page.url()}`);
+    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === '11', 'first rank on page 2 is not 11');
+
+    await settled(page, () => page.click('#prev'), (p) => (p.get('offset') || '0') === '0');
+    assert(/page\s+1\b/i.test(await pageInfo(page)), `page info reads ${JSON.stringify(await pageInfo(page))}`);
+    assert(JSON.stringify(await hitIds(page)) === JSON.stringify(page1Ids), 'page 1 differs after Previous');
+
+    await settled(page, () => page.goBack(), (p) => p.get('offset') === '10');
+    assert(/page\s+2\b/i.test(await pageInfo(page)), 'Back did not return to page 2');
+    assert(await page.inputValue('#q') === 'Azerbaijan', 'Back lost the query');
+  });
+
+  await step('shared link ?q=Section+907&stance=critical renders the same results without typing', async () => {
+    await settled(page, () => page.goto(`${BASE}/?q=Section+907&stance=critical`), (p) => p.get('q') === 'Section 907');
+    assert(await page.inputValue('#q') === 'Section 907', 'the search box does not show the query');
+    assert(await page.isChecked('fieldset[data-facet="stance"] input[value="critical"]'), 'critical is not ticked');
+    const ids = await hitIds(page);
+    assert(ids.length > 0, 'no hits');
+    assert(JSON.stringify(ids) === JSON.stringify(criticalIds), `hits ${ids.join(' ')} differ from ${criticalIds.join(' ')}`);
+    for (const o of await outlets(page)) assert(o === 'The New Arab', `unexpected outlet ${JSON.stringify(o)}`);
+  });
+
+  await step('markup in the query is shown as text, never run', async () => {
+    const evil = '"><img src=x onerror=window.__xss=1><script>window.__xss=1</script>';
+    await settled(page, () => page.goto(`${BASE}/?q=${encodeURIComponent(evil)}`), (p) => p.get('q') === evil);
+    await page.waitForFunction(() => {
+      const s = document.querySelector('#summary');
+      const e = document.querySelector('#error');
+      return (s && s.textContent.trim() !== '') || (e && !e.hidden);
+    });
+    await page.waitForTimeout(300); // give any injected onerror a chance to fire
+    assert(await page.evaluate(() => window.__xss) === undefined, 'window.__xss was set');
+    const injected = await page.$$eval(
+      '#results img, #summary img, #suggestions img, #error img, #results script, #summary script, #suggestions script, #error script',
+      (els) => els.length,
+    );
+    assert(injected === 0, `${injected} injected element(s)`);
+    const scripts = await page.$$eval('script', (els) => els.map((s) => s.getAttribute('src')));
+    assert(scripts.length === 1 && scripts[0] === '/app.js', `scripts on the page: ${JSON.stringify(scripts)}`);
+    assert(await page.inputValue('#q') === evil, 'the search box does not hold the query as typed');
+  });
+
+  await step('an API error is shown in the alert box', async () => {
+    const long = 'a'.repeat(1200);
+    await settled(page, () => page.goto(`${BASE}/?q=${long}`), (p) => p.get('q') === long);
+    const err = page.locator('#error');
+    await err.waitFor({ state: 'visible' });
+    assert(await err.getAttribute('role') === 'alert', '#error is not role="alert"');
+    assert((await err.textContent()).trim().length > 20, 'the error box has no message');
+  });
+
+  await step('screenshots of a results page (desktop and phone)', async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await settled(page, () => page.goto(`${BASE}/?q=Section+907`), (p) => p.get('q') === 'Section 907');
+    await page.locator('#results article.hit').first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'results.png'), fullPage: true });
+
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 1, isMobile: true, hasTouch: true });
+    const p2 = await phone.newPage();
+    p2.on('pageerror', (e) => problems.push(`page error (phone): ${e.message}`));
+    await settled(p2, () => p2.goto(`${BASE}/?q=Section+907`), (p) => p.get('q') === 'Section 907');
+    const overflow = await p2.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(overflow <= 1, `page is ${overflow}px wider than a phone screen`);
+    const facetsTop = await p2.$eval('#facets', (e) => e.getBoundingClientRect().top);
+    const resultsTop = await p2.$eval('#results', (e) => e.getBoundingClientRect().top);
+    assert(facetsTop < resultsTop, 'on a phone the filters are not above the results');
+    await p2.screenshot({ path: path.join(SHOTS, 'results-phone.png'), fullPage: true });
+    await phone.close();
+    console.log(`  # saved ${path.join(SHOTS, 'results.png')} and results-phone.png`);
+  });
+
+  await step('no script errors or Content-Security-Policy violations', async () => {
+    assert(problems.length === 0, problems.join('\n'));
+  });
+} finally {
+  await browser.close();
+}
+
+console.log(`1..${count}`);
+if (failures) {
+  console.log(`# ${failures} of ${count} failed`);
+  process.exit(1);
+}
+console.log(`# all ${count} passed`);

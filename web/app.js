@@ -1,0 +1,981 @@
+// nutgraf web page.
+//
+// Renders the JSON API in the browser. Every node is built with
+// createElement / textContent / append: article text, titles, names and
+// error messages never pass through an HTML parser, so nothing in the
+// index can inject markup or script. The page runs under
+// `Content-Security-Policy: default-src 'self'` (no inline script, no
+// inline style, nothing from other hosts).
+//
+// The whole search state (q, filters, offset) lives in the address bar,
+// so any search can be shared as a link and Back/Forward work.
+'use strict';
+
+(() => {
+  const PAGE_SIZE = 10;
+  const CONTEXT = 2;
+  const MORE_CONTEXT = 3;
+  const SIMILAR_LIMIT = 5;
+  const FACET_FIELDS = ['outlet', 'stance', 'author', 'genre', 'kind'];
+  const SINGLE_FIELDS = ['since', 'until'];
+  const FACET_NAMES = {
+    author: 'author', outlet: 'outlet', stance: 'stance', genre: 'genre', kind: 'kind',
+    since: 'since', until: 'until',
+  };
+  const FACET_VISIBLE = 8; // values shown before "Show all"
+
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+
+  const $ = (sel) => document.querySelector(sel);
+  const ui = {
+    form: $('#search-form'),
+    q: $('#q'),
+    error: $('#error'),
+    summary: $('#summary'),
+    active: $('#active-filters'),
+    relaxed: $('#relaxed'),
+    suggestions: $('#suggestions'),
+    results: $('#results'),
+    resultsArea: $('#results-area'),
+    pager: $('#pager'),
+    prev: $('#prev'),
+    next: $('#next'),
+    pageInfo: $('#page-info'),
+    facets: $('#facets'),
+    clearFilters: $('#clear-filters'),
+    live: $('#live'),
+  };
+
+  // ---------------------------------------------------------------- DOM
+
+  /** Builds an element. Attribute values and children are data-safe:
+   * strings become attributes via setAttribute or text nodes. */
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    if (attrs) {
+      for (const [key, value] of Object.entries(attrs)) {
+        if (value === null || value === undefined || value === false) continue;
+        if (key === 'class') node.className = value;
+        else if (key === 'text') node.textContent = value;
+        else if (key === 'hidden') node.hidden = true;
+        else if (key === 'disabled') node.disabled = true;
+        else node.setAttribute(key, value === true ? '' : String(value));
+      }
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  /** Only http(s) addresses become links (never javascript: or data:). */
+  function safeUrl(raw) {
+    if (typeof raw !== 'string' || raw === '') return null;
+    try {
+      const u = new URL(raw, window.location.href);
+      return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** Appends `text` to `parent`, wrapping the [start, end) UTF-8 byte
+   * ranges in <mark>. Bad, overlapping or out-of-range spans are clamped
+   * or skipped. */
+  function appendHighlighted(parent, text, highlights) {
+    const str = typeof text === 'string' ? text : '';
+    const bytes = encoder.encode(str);
+    const spans = (Array.isArray(highlights) ? highlights : [])
+      .filter((s) => Array.isArray(s) && s.length >= 2 && Number.isInteger(s[0]) && Number.isInteger(s[1]))
+      .map(([a, b]) => [Math.max(0, a), Math.min(bytes.length, b)])
+      .filter(([a, b]) => a < b)
+      .sort((x, y) => x[0] - y[0] || y[1] - x[1]);
+    // Join marks separated only by spaces ("Section 907" reads as one).
+    const merged = [];
+    for (const [start, end] of spans) {
+      const last = merged[merged.length - 1];
+      if (last && start >= last[1] && /^ *$/.test(decoder.decode(bytes.subarray(last[1], start)))) {
+        last[1] = Math.max(last[1], end);
+      } else if (last && start < last[1]) {
+        last[1] = Math.max(last[1], end);
+      } else {
+        merged.push([start, end]);
+      }
+    }
+    let pos = 0;
+    for (const [start, end] of merged) {
+      const a = Math.max(start, pos);
+      if (a >= end) continue;
+      if (a > pos) parent.append(document.createTextNode(decoder.decode(bytes.subarray(pos, a))));
+      parent.append(h('mark', null, decoder.decode(bytes.subarray(a, end))));
+      pos = end;
+    }
+    if (pos < bytes.length) parent.append(document.createTextNode(decoder.decode(bytes.subarray(pos))));
+  }
+
+  /** Maps a snippet's highlights onto the whole paragraph it came from,
+   * when the snippet (minus leading/trailing ellipses) occurs in it. */
+  function highlightsInFullText(full, snippet) {
+    if (!snippet || typeof snippet.text !== 'string' || typeof full !== 'string') return [];
+    let core = snippet.text;
+    let lead = 0;
+    const head = core.match(/^(?:…|\.\.\.)\s*/);
+    if (head) {
+      lead = encoder.encode(head[0]).length;
+      core = core.slice(head[0].length);
+    }
+    const tail = core.match(/\s*(?:…|\.\.\.)$/);
+    if (tail) core = core.slice(0, core.length - tail[0].length);
+    if (!core) return [];
+    const at = full.indexOf(core);
+    if (at < 0) return [];
+    const shift = encoder.encode(full.slice(0, at)).length - lead;
+    const coreEnd = lead + encoder.encode(core).length;
+    return (Array.isArray(snippet.highlights) ? snippet.highlights : [])
+      .filter((s) => Array.isArray(s) && s[0] >= lead && s[1] <= coreEnd)
+      .map(([a, b]) => [a + shift, b + shift]);
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+  /** "2025-04" -> "Apr 2025", "2025-04-09" -> "9 Apr 2025"; else as given. */
+  function formatDate(raw) {
+    if (typeof raw !== 'string') return '';
+    const m = raw.match(/^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?/);
+    if (!m) return raw;
+    const month = m[2] ? MONTHS[Number(m[2]) - 1] : null;
+    if (!month) return m[1];
+    return m[3] ? `${Number(m[3])} ${month} ${m[1]}` : `${month} ${m[1]}`;
+  }
+
+  function formatTook(us) {
+    if (typeof us !== 'number' || !Number.isFinite(us)) return '';
+    if (us < 1000) return `${(us / 1000).toFixed(2)} ms`;
+    if (us < 100000) return `${(us / 1000).toFixed(1)} ms`;
+    return `${(us / 1e6).toFixed(2)} s`;
+  }
+
+  const plural = (n, one, many) => `${n.toLocaleString('en')} ${n === 1 ? one : many}`;
+
+  function paragraphLabel(unit) {
+    if (!Number.isInteger(unit.paragraph)) return '';
+    return Number.isInteger(unit.paragraphs_in_doc) && unit.paragraphs_in_doc > 0
+      ? `¶ ${unit.paragraph} of ${unit.paragraphs_in_doc}`
+      : `¶ ${unit.paragraph}`;
+  }
+
+  function authorsOf(unit) {
+    return Array.isArray(unit.authors) ? unit.authors.filter((a) => typeof a === 'string' && a) : [];
+  }
+
+  function citation(unit) {
+    const parts = [];
+    const authors = authorsOf(unit);
+    if (authors.length) parts.push(authors.join(', ') + '.');
+    if (unit.title) parts.push(`“${unit.title}.”`);
+    const where = [unit.outlet, unit.published].filter(Boolean).join(', ');
+    if (where) parts.push(where + '.');
+    const para = Number.isInteger(unit.paragraph)
+      ? `Paragraph ${unit.paragraph}${Number.isInteger(unit.paragraphs_in_doc) ? ` of ${unit.paragraphs_in_doc}` : ''}.`
+      : '';
+    if (para) parts.push(para);
+    if (unit.url) parts.push(unit.url);
+    parts.push(`[nutgraf ${unit.id}]`);
+    return parts.join(' ');
+  }
+
+  // ---------------------------------------------------------------- state
+
+  function emptyState() {
+    const s = { q: '', offset: 0 };
+    for (const f of FACET_FIELDS) s[f] = [];
+    for (const f of SINGLE_FIELDS) s[f] = '';
+    return s;
+  }
+
+  function copyState(s) {
+    const c = { q: s.q, offset: s.offset };
+    for (const f of FACET_FIELDS) c[f] = s[f].slice();
+    for (const f of SINGLE_FIELDS) c[f] = s[f];
+    return c;
+  }
+
+  function stateFromLocation() {
+    const p = new URLSearchParams(window.location.search);
+    const s = emptyState();
+    s.q = p.get('q') || '';
+    for (const f of FACET_FIELDS) s[f] = [...new Set(p.getAll(f).filter((v) => v !== ''))];
+    for (const f of SINGLE_FIELDS) s[f] = p.get(f) || '';
+    const off = Number.parseInt(p.get('offset') || '0', 10);
+    s.offset = Number.isFinite(off) && off > 0 ? off : 0;
+    return s;
+  }
+
+  /** Query-string parameters; the page's own URL and the API share names. */
+  function stateParams(s, forApi) {
+    const p = new URLSearchParams();
+    if (s.q || forApi) p.set('q', s.q);
+    for (const f of FACET_FIELDS) for (const v of s[f]) p.append(FACET_NAMES[f], v);
+    for (const f of SINGLE_FIELDS) if (s[f]) p.set(FACET_NAMES[f], s[f]);
+    if (forApi) {
+      p.set('limit', String(PAGE_SIZE));
+      p.set('offset', String(s.offset));
+    } else if (s.offset > 0) {
+      p.set('offset', String(s.offset));
+    }
+    return p;
+  }
+
+  function pageUrl(s) {
+    const qs = stateParams(s, false).toString();
+    return qs ? `${window.location.pathname}?${qs}` : window.location.pathname;
+  }
+
+  function hasFilters(s) {
+    return FACET_FIELDS.some((f) => s[f].length) || SINGLE_FIELDS.some((f) => s[f]);
+  }
+
+  let state = emptyState();
+  let lastFacets = null; // facet counts from the last good answer
+  const expandedFacets = new Set();
+
+  // ---------------------------------------------------------------- API
+
+  class ApiError extends Error {
+    constructor(message, status) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function getJson(url, signal) {
+    let res;
+    try {
+      res = await fetch(url, { signal, headers: { Accept: 'application/json' } });
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new ApiError('Could not reach the nutgraf server. Is `nutgraf serve` still running?', 0);
+    }
+    const body = await res.text();
+    let data = null;
+    try {
+      data = JSON.parse(body);
+    } catch (_) {
+      data = null;
+    }
+    if (!res.ok) {
+      const msg = data && typeof data.error === 'string' && data.error
+        ? data.error
+        : `The server answered ${res.status}${res.statusText ? ' ' + res.statusText : ''}.`;
+      throw new ApiError(msg, res.status);
+    }
+    if (data === null || typeof data !== 'object') {
+      throw new ApiError('The server sent an answer that is not JSON.', res.status);
+    }
+    return data;
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  function showError(message) {
+    clear(ui.error);
+    ui.error.append(h('strong', null, 'Something went wrong: '), h('span', { class: 'error-message' }, message));
+    ui.error.hidden = false;
+  }
+
+  function hideError() {
+    clear(ui.error);
+    ui.error.hidden = true;
+  }
+
+  // ---------------------------------------------------------------- search
+
+  let searchSeq = 0;
+  let inflight = null;
+
+  async function runSearch(s, opts = {}) {
+    const seq = ++searchSeq;
+    if (inflight) inflight.abort();
+    const ctrl = new AbortController();
+    inflight = ctrl;
+    ui.results.setAttribute('aria-busy', 'true');
+    document.body.classList.add('is-loading');
+    syncForm(s);
+    document.title = s.q ? `${s.q} — nutgraf` : 'nutgraf — paragraph search';
+
+    let data = null;
+    let error = null;
+    try {
+      data = await getJson('/api/search?' + stateParams(s, true).toString(), ctrl.signal);
+    } catch (e) {
+      if (e && e.name === 'AbortError') return;
+      error = e;
+    }
+    if (seq !== searchSeq) return;
+    inflight = null;
+
+    const focus = rememberFocus();
+    if (error) {
+      renderFailure(s, error);
+    } else {
+      hideError();
+      render(s, data);
+    }
+    restoreFocus(focus, opts);
+    document.body.classList.remove('is-loading');
+    ui.results.setAttribute('aria-busy', 'false');
+  }
+
+  /** Starts a search for `s`, recording it in history. */
+  function navigate(s, opts = {}) {
+    state = copyState(s);
+    const url = pageUrl(state);
+    const here = window.location.pathname + window.location.search;
+    if (url !== here) window.history.pushState(null, '', url);
+    runSearch(state, opts);
+  }
+
+  function syncForm(s) {
+    // Reflect ticks at once, before the answer arrives.
+    for (const box of ui.facets.querySelectorAll('input[type="checkbox"]')) {
+      const field = box.closest('fieldset').dataset.facet;
+      box.checked = s[field].includes(box.value);
+    }
+  }
+
+  function renderFailure(s, error) {
+    showError(error.message || String(error));
+    clear(ui.summary);
+    ui.summary.append(s.q
+      ? h('span', null, 'The search for ', h('q', { class: 'query' }, s.q), ' failed: see the message above.')
+      : 'The search failed: see the message above.');
+    clear(ui.results);
+    clear(ui.suggestions);
+    ui.suggestions.hidden = true;
+    ui.relaxed.hidden = true;
+    ui.pager.hidden = true;
+    renderActiveFilters(s);
+    renderFacets(lastFacets || {}, s);
+  }
+
+  function render(s, data) {
+    const hits = Array.isArray(data.hits) ? data.hits : [];
+    const total = Number.isFinite(data.total_hits) ? data.total_hits : hits.length;
+    const offset = Number.isInteger(data.offset) ? data.offset : s.offset;
+    if (data.facets && typeof data.facets === 'object') lastFacets = data.facets;
+
+    renderSummary(s, data, total, offset, hits.length);
+    renderActiveFilters(s);
+    ui.relaxed.hidden = !(data.relaxed && hits.length > 0);
+    renderSuggestions(s, data.suggestions);
+
+    clear(ui.results);
+    if (hits.length === 0) {
+      ui.results.append(emptyHelp(s, total));
+    } else {
+      const list = h('ol', { class: 'hit-list', start: offset + 1 });
+      hits.forEach((hit, i) => list.append(h('li', null, renderHit(hit, offset + i + 1))));
+      ui.results.append(list);
+    }
+    renderPager(total, offset);
+    renderFacets(lastFacets || {}, s);
+  }
+
+  function renderSummary(s, data, total, offset, shown) {
+    clear(ui.summary);
+    const n = h('strong', null, total.toLocaleString('en'));
+    const took = formatTook(data.took_us);
+    const words = total === 1 ? ' paragraph' : ' paragraphs';
+    if (s.q) {
+      if (total === 0) {
+        ui.summary.append('No paragraph matches ', h('q', { class: 'query' }, s.q));
+      } else {
+        ui.summary.append(n, words, total === 1 ? ' matches ' : ' match ', h('q', { class: 'query' }, s.q));
+      }
+    } else if (hasFilters(s)) {
+      ui.summary.append(n, words, total === 1 ? ' matches' : ' match', ' the filters');
+    } else {
+      ui.summary.append('All ', n, words, ' in the index');
+    }
+    if (hasFilters(s) && s.q) ui.summary.append(' with the filters');
+    if (shown > 0) ui.summary.append(h('span', { class: 'range' }, ` · showing ${offset + 1}–${offset + shown}`));
+    if (took) ui.summary.append(h('span', { class: 'took' }, ` · ${took}`));
+  }
+
+  function renderActiveFilters(s) {
+    clear(ui.active);
+    const chips = [];
+    for (const f of [...FACET_FIELDS, ...SINGLE_FIELDS]) {
+      const values = Array.isArray(s[f]) ? s[f] : (s[f] ? [s[f]] : []);
+      for (const v of values) {
+        const btn = h('button', {
+          type: 'button',
+          class: 'chip',
+          'aria-label': `Remove filter ${f}: ${v}`,
+          title: 'Remove this filter',
+        }, h('span', { class: 'chip-field' }, `${f}:`), ' ', v, h('span', { class: 'chip-x', 'aria-hidden': 'true' }, ' ×'));
+        btn.addEventListener('click', () => {
+          const next = copyState(state);
+          if (Array.isArray(next[f])) next[f] = next[f].filter((x) => x !== v);
+          else next[f] = '';
+          next.offset = 0;
+          navigate(next, { focusAfter: ui.q });
+        });
+        chips.push(btn);
+      }
+    }
+    ui.active.hidden = chips.length === 0;
+    ui.clearFilters.hidden = chips.length === 0;
+    if (chips.length) ui.active.append(h('span', { class: 'active-label' }, 'Filtered by'), ...chips);
+  }
+
+  /** The query with a suggestion applied. The API sends whole corrected
+   * queries; if it sends one word for a longer query, that word replaces
+   * the query word most like it. */
+  function applySuggestion(q, suggestion) {
+    const sug = suggestion.trim();
+    const tokens = q.split(/(\s+)/);
+    const words = tokens.filter((t) => t.trim());
+    if (/\s/.test(sug) || words.length <= 1) return sug;
+    let best = -1;
+    let bestDist = Infinity;
+    tokens.forEach((tok, i) => {
+      if (!tok.trim()) return;
+      const core = tok.replace(/^[-+]?(?:[\p{L}_]+:)?["“”']*/u, '').replace(/["“”'*]*(?:~\d*)?["“”']*$/u, '');
+      if (!core || /^(OR|AND|NOT)$/.test(core)) return;
+      if (core.toLowerCase() === sug.toLowerCase()) return;
+      const d = levenshtein(core.toLowerCase(), sug.toLowerCase());
+      if (d <= bestDist) {
+        bestDist = d;
+        best = i;
+      }
+    });
+    if (best < 0) return sug;
+    const tok = tokens[best];
+    const m = tok.match(/^([-+]?(?:[\p{L}_]+:)?["“”']*)(.*?)(["“”'*]*(?:~\d*)?["“”']*)$/u);
+    tokens[best] = m ? m[1] + sug + m[3] : sug;
+    return tokens.join('');
+  }
+
+  function levenshtein(a, b) {
+    const x = [...a];
+    const y = [...b];
+    let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= x.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= y.length; j++) {
+        cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+      }
+      prev = cur;
+    }
+    return prev[y.length];
+  }
+
+  function renderSuggestions(s, suggestions) {
+    clear(ui.suggestions);
+    const list = (Array.isArray(suggestions) ? suggestions : [])
+      .filter((x) => typeof x === 'string' && x.trim());
+    const queries = [];
+    for (const sug of list) {
+      const q = applySuggestion(s.q, sug);
+      if (q && q !== s.q && !queries.includes(q)) queries.push(q);
+    }
+    ui.suggestions.hidden = queries.length === 0;
+    if (!queries.length) return;
+    ui.suggestions.append('Did you mean: ');
+    queries.forEach((q, i) => {
+      const next = copyState(s);
+      next.q = q;
+      next.offset = 0;
+      const a = h('a', { href: pageUrl(next), class: 'suggestion' }, q);
+      a.addEventListener('click', (ev) => {
+        if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
+        ev.preventDefault();
+        navigate(next, { focusAfter: ui.resultsArea });
+      });
+      if (i > 0) ui.suggestions.append(', ');
+      ui.suggestions.append(a);
+    });
+    ui.suggestions.append('?');
+  }
+
+  function emptyHelp(s, total) {
+    const box = h('div', { class: 'empty' });
+    if (total > 0) {
+      box.append(h('p', null, 'This page is past the last result.'));
+      return box;
+    }
+    box.append(h('p', { class: 'empty-title' }, 'Nothing found.'));
+    const tips = h('ul');
+    if (hasFilters(s)) tips.append(h('li', null, 'Remove some filters: each one narrows the search.'));
+    tips.append(
+      h('li', null, 'Use fewer words, or join alternatives with ', h('code', null, 'OR'), '.'),
+      h('li', null, 'Check the spelling, or allow a typo with ', h('code', null, 'word~1'), '.'),
+      h('li', null, 'Match word beginnings with ', h('code', null, 'normali*'), '.'),
+    );
+    box.append(tips);
+    return box;
+  }
+
+  // ---------------------------------------------------------------- hits
+
+  function metaLine(unit, extraClass) {
+    const meta = h('p', { class: 'meta' + (extraClass ? ' ' + extraClass : '') });
+    const add = (node) => {
+      if (!node) return;
+      meta.append(node);
+    };
+    if (unit.outlet) add(h('span', { class: 'outlet' }, unit.outlet));
+    const authors = authorsOf(unit);
+    if (authors.length) add(h('span', { class: 'authors' }, authors.join(', ')));
+    if (typeof unit.published === 'string' && unit.published) {
+      add(h('time', { class: 'published', datetime: unit.published }, formatDate(unit.published)));
+    }
+    if (unit.stance) add(h('span', { class: 'stance', 'data-stance': unit.stance, title: 'Stance' }, unit.stance));
+    if (unit.genre) add(h('span', { class: 'genre' }, unit.genre));
+    if (unit.kind && unit.kind !== 'body') add(h('span', { class: 'kind' }, unit.kind));
+    const para = paragraphLabel(unit);
+    if (para) {
+      add(h('span', {
+        class: 'para',
+        title: `Paragraph ${unit.paragraph}${Number.isInteger(unit.paragraphs_in_doc) ? ' of ' + unit.paragraphs_in_doc : ''} in the article`,
+      }, para));
+    }
+    return meta;
+  }
+
+  function titleNode(unit, tag, idAttr) {
+    const url = safeUrl(unit.url);
+    const title = unit.title || unit.doc_id || unit.id;
+    const heading = h(tag, { class: 'title', id: idAttr });
+    if (url) {
+      heading.append(h('a', {
+        href: url, target: '_blank', rel: 'noopener noreferrer', class: 'source-link',
+      }, title, h('span', { class: 'visually-hidden' }, ' (original article, opens in a new tab)'),
+      h('span', { class: 'ext', 'aria-hidden': 'true' }, ' ↗')));
+    } else {
+      heading.append(title);
+    }
+    return heading;
+  }
+
+  function renderHit(hit, rank) {
+    const titleId = `hit-title-${rank}`;
+    const art = h('article', { class: 'hit', 'data-id': hit.id, 'aria-labelledby': titleId });
+    art.append(h('div', { class: 'hit-head' },
+      h('span', { class: 'rank', 'aria-label': `Result ${rank}` }, String(rank)),
+      metaLine(hit)));
+    art.append(titleNode(hit, 'h3', titleId));
+
+    const snippet = h('p', { class: 'snippet' });
+    if (hit.snippet && typeof hit.snippet.text === 'string') {
+      appendHighlighted(snippet, hit.snippet.text, hit.snippet.highlights);
+    } else {
+      snippet.append(hit.text || '');
+    }
+    art.append(snippet);
+
+    const actions = h('div', { class: 'actions' });
+    const ctxBtn = h('button', { type: 'button', class: 'context-toggle', 'aria-expanded': 'false' }, 'Show context');
+    const simBtn = h('button', { type: 'button', class: 'similar-toggle', 'aria-expanded': 'false' }, 'Similar paragraphs');
+    const citeBtn = h('button', { type: 'button', class: 'cite-copy' }, 'Copy citation');
+    actions.append(ctxBtn, simBtn, citeBtn);
+    const url = safeUrl(hit.url);
+    if (url) {
+      actions.append(h('a', {
+        href: url, target: '_blank', rel: 'noopener noreferrer', class: 'source',
+      }, 'Original article', h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'),
+      h('span', { class: 'ext', 'aria-hidden': 'true' }, ' ↗')));
+    }
+    art.append(actions);
+
+    ctxBtn.addEventListener('click', () => toggleContext(art, hit, snippet, ctxBtn));
+    simBtn.addEventListener('click', () => toggleSimilar(art, hit, simBtn));
+    citeBtn.addEventListener('click', () => copyCitation(hit, citeBtn));
+    return art;
+  }
+
+  // ---------------------------------------------------------------- context
+
+  async function toggleContext(art, hit, snippet, btn) {
+    let box = art.querySelector(':scope > .context');
+    if (box && !box.hidden) {
+      box.hidden = true;
+      snippet.hidden = false;
+      btn.textContent = 'Show context';
+      btn.setAttribute('aria-expanded', 'false');
+      return;
+    }
+    if (box && box.dataset.loaded === 'true') {
+      box.hidden = false;
+      snippet.hidden = true;
+      btn.textContent = 'Hide context';
+      btn.setAttribute('aria-expanded', 'true');
+      return;
+    }
+    if (!box) {
+      box = h('div', { class: 'context', id: `ctx-${art.getAttribute('aria-labelledby')}` });
+      snippet.after(box);
+      btn.setAttribute('aria-controls', box.id);
+    }
+    await loadContext(box, hit, snippet, btn, CONTEXT);
+  }
+
+  async function loadContext(box, hit, snippet, btn, context) {
+    btn.disabled = true;
+    box.setAttribute('aria-busy', 'true');
+    box.hidden = false;
+    if (!box.firstChild) box.append(h('p', { class: 'loading-note' }, 'Loading the paragraphs around it…'));
+    try {
+      const data = await getJson(`/api/units/${encodeURIComponent(hit.id)}?context=${context}`);
+      const units = Array.isArray(data.units) ? data.units : [];
+      clear(box);
+      box.dataset.loaded = 'true';
+      box.dataset.context = String(context);
+      const first = units[0];
+      if (first && first.paragraph > 1) {
+        box.append(h('p', { class: 'context-edge' }, `… ${plural(first.paragraph - 1, 'paragraph', 'paragraphs')} before`));
+      } else if (first) {
+        box.append(h('p', { class: 'context-edge' }, 'Start of article'));
+      }
+      for (const u of units) {
+        const isFocus = u.focus === true || u.id === hit.id;
+        const unitNode = h('div', {
+          class: 'context-unit' + (isFocus ? ' focus' : ''),
+          'data-id': u.id,
+          'aria-current': isFocus ? 'true' : null,
+        });
+        unitNode.append(h('span', { class: 'context-para' }, `¶ ${u.paragraph}`));
+        const p = h('p', { class: 'context-text' });
+        if (isFocus) appendHighlighted(p, u.text, highlightsInFullText(u.text, hit.snippet));
+        else p.append(u.text || '');
+        unitNode.append(p);
+        box.append(unitNode);
+      }
+      const last = units[units.length - 1];
+      const total = last && Number.isInteger(last.paragraphs_in_doc) ? last.paragraphs_in_doc : null;
+      if (last && total && last.paragraph < total) {
+        box.append(h('p', { class: 'context-edge' }, `… ${plural(total - last.paragraph, 'paragraph', 'paragraphs')} after`));
+      } else if (last) {
+        box.append(h('p', { class: 'context-edge' }, 'End of article'));
+      }
+      const whole = first && last && first.paragraph <= 1 && (!total || last.paragraph >= total);
+      if (!whole) {
+        const more = h('button', { type: 'button', class: 'context-more link-button' }, 'More context');
+        more.addEventListener('click', async () => {
+          await loadContext(box, hit, snippet, btn, context + MORE_CONTEXT);
+          const again = box.querySelector('.context-more');
+          (again || btn).focus();
+        });
+        box.append(more);
+      }
+      snippet.hidden = true;
+      btn.textContent = 'Hide context';
+      btn.setAttribute('aria-expanded', 'true');
+    } catch (e) {
+      clear(box);
+      box.dataset.loaded = 'false';
+      box.append(h('p', { class: 'inline-error', role: 'alert' }, `Could not load the context: ${e.message || e}`));
+    } finally {
+      btn.disabled = false;
+      box.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  // ---------------------------------------------------------------- similar
+
+  async function toggleSimilar(art, hit, btn) {
+    let box = art.querySelector(':scope > .similar');
+    if (box && !box.hidden) {
+      box.hidden = true;
+      btn.setAttribute('aria-expanded', 'false');
+      btn.textContent = 'Similar paragraphs';
+      return;
+    }
+    if (box && box.dataset.loaded === 'true') {
+      box.hidden = false;
+      btn.setAttribute('aria-expanded', 'true');
+      btn.textContent = 'Hide similar';
+      return;
+    }
+    if (!box) {
+      box = h('div', { class: 'similar', id: `sim-${art.getAttribute('aria-labelledby')}` });
+      art.append(box);
+      btn.setAttribute('aria-controls', box.id);
+    }
+    clear(box);
+    box.hidden = false;
+    box.append(h('p', { class: 'loading-note' }, 'Looking for paragraphs elsewhere that say much the same…'));
+    btn.disabled = true;
+    try {
+      const data = await getJson(`/api/similar/${encodeURIComponent(hit.id)}?limit=${SIMILAR_LIMIT}`);
+      clear(box);
+      box.dataset.loaded = 'true';
+      const hits = Array.isArray(data.hits) ? data.hits : [];
+      const total = Number.isFinite(data.total_hits) ? data.total_hits : hits.length;
+      const head = h('p', { class: 'similar-head' });
+      if (hits.length === 0) {
+        head.append('No paragraph in another article says much the same.');
+      } else {
+        head.append(h('strong', null, plural(total, 'paragraph', 'paragraphs')), ' elsewhere say much the same');
+        if (total > hits.length) head.append(` (showing ${hits.length})`);
+      }
+      if (Array.isArray(data.words) && data.words.length) {
+        head.append(h('span', { class: 'similar-words' }, ' · shared words: ' + data.words.slice(0, 8).join(', ')));
+      }
+      box.append(head);
+      if (hits.length) {
+        const ol = h('ol', { class: 'similar-list' });
+        for (const sh of hits) {
+          const li = h('li', { class: 'similar-hit', 'data-id': sh.id });
+          li.append(metaLine(sh, 'meta-small'), titleNode(sh, 'h4', null));
+          const p = h('p', { class: 'snippet' });
+          if (sh.snippet && typeof sh.snippet.text === 'string') appendHighlighted(p, sh.snippet.text, sh.snippet.highlights);
+          else p.append(sh.text || '');
+          li.append(p);
+          ol.append(li);
+        }
+        box.append(ol);
+      }
+      btn.setAttribute('aria-expanded', 'true');
+      btn.textContent = 'Hide similar';
+    } catch (e) {
+      clear(box);
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501) && !e.message.includes(hit.id)) {
+        box.append(h('p', { class: 'inline-note' }, 'This server cannot look for similar paragraphs yet.'));
+        btn.disabled = true;
+        btn.setAttribute('aria-expanded', 'false');
+        return;
+      }
+      box.append(h('p', { class: 'inline-error', role: 'alert' }, `Could not find similar paragraphs: ${e.message || e}`));
+    } finally {
+      if (!(box.querySelector('.inline-note'))) btn.disabled = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- citation
+
+  async function copyCitation(unit, btn) {
+    const text = citation(unit);
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      }
+    } catch (_) {
+      ok = false;
+    }
+    if (!ok) {
+      const ta = h('textarea', { class: 'offscreen', readonly: true, 'aria-hidden': 'true' });
+      ta.value = text;
+      document.body.append(ta);
+      ta.select();
+      try {
+        ok = document.execCommand('copy');
+      } catch (_) {
+        ok = false;
+      }
+      ta.remove();
+    }
+    const art = btn.closest('.hit');
+    let shown = art && art.querySelector(':scope > .citation');
+    if (!ok && art) {
+      // Could not copy: show the citation selected, ready for Ctrl+C.
+      if (!shown) {
+        shown = h('textarea', { class: 'citation', readonly: true, rows: '3', 'aria-label': 'Citation' });
+        art.append(shown);
+      }
+      shown.value = text;
+      shown.focus();
+      shown.select();
+      ui.live.textContent = 'Citation selected: press Ctrl+C to copy it.';
+      return;
+    }
+    btn.textContent = 'Copied ✓';
+    ui.live.textContent = 'Citation copied.';
+    window.setTimeout(() => {
+      btn.textContent = 'Copy citation';
+    }, 1800);
+  }
+
+  // ---------------------------------------------------------------- pager
+
+  function renderPager(total, offset) {
+    if (total <= 0) {
+      ui.pager.hidden = true;
+      return;
+    }
+    const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+    const page = Math.min(pages, Math.floor(offset / PAGE_SIZE) + 1);
+    ui.pager.hidden = false;
+    ui.prev.disabled = offset <= 0;
+    ui.next.disabled = offset + PAGE_SIZE >= total;
+    ui.pageInfo.textContent = `Page ${page.toLocaleString('en')} of ${pages.toLocaleString('en')}`;
+  }
+
+  function goPage(delta) {
+    const next = copyState(state);
+    next.offset = Math.max(0, state.offset + delta * PAGE_SIZE);
+    navigate(next, { paged: true });
+  }
+
+  // ---------------------------------------------------------------- facets
+
+  function facetEntries(counts) {
+    if (!counts || typeof counts !== 'object') return [];
+    return Object.entries(counts).filter(([, c]) => typeof c === 'number');
+  }
+
+  function renderFacets(facets, s) {
+    const anyFacet = FACET_FIELDS.some((f) => facetEntries(facets[f]).length || s[f].length);
+    ui.facets.hidden = !anyFacet;
+    for (const field of FACET_FIELDS) {
+      const fs = ui.facets.querySelector(`fieldset[data-facet="${field}"]`);
+      if (!fs) continue;
+      const list = fs.querySelector('.facet-list');
+      const ticked = new Set(s[field]);
+      const entries = facetEntries(facets[field]);
+      const seen = new Set(entries.map(([v]) => v));
+      for (const v of ticked) if (!seen.has(v)) entries.push([v, 0]);
+      entries.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+
+      const hideKind = field === 'kind' && entries.length <= 1 && ticked.size === 0;
+      fs.hidden = entries.length === 0 || hideKind;
+      clear(list);
+      const oldMore = fs.querySelector('.facet-more');
+      if (oldMore) oldMore.remove();
+      if (fs.hidden) continue;
+
+      const expanded = expandedFacets.has(field);
+      let hiddenCount = 0;
+      entries.forEach(([value, count], i) => {
+        const isTicked = ticked.has(value);
+        if (!expanded && i >= FACET_VISIBLE && !isTicked) {
+          hiddenCount++;
+          return;
+        }
+        const box = h('input', { type: 'checkbox', name: field, value });
+        box.checked = isTicked;
+        const label = h('label', { class: 'facet-item' + (count === 0 ? ' zero' : '') },
+          box,
+          h('span', { class: 'facet-value', 'data-stance': field === 'stance' ? value : null }, value),
+          h('span', { class: 'facet-count' }, count.toLocaleString('en')));
+        list.append(h('li', null, label));
+      });
+      if (hiddenCount > 0 || (expanded && entries.length > FACET_VISIBLE)) {
+        const more = h('button', {
+          type: 'button', class: 'facet-more link-button', 'data-field': field, 'aria-expanded': expanded ? 'true' : 'false',
+        }, expanded ? 'Show fewer' : `Show all ${entries.length}`);
+        fs.append(more);
+      }
+    }
+  }
+
+  ui.facets.addEventListener('change', (ev) => {
+    const box = ev.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== 'checkbox') return;
+    const field = box.closest('fieldset').dataset.facet;
+    if (!FACET_FIELDS.includes(field)) return;
+    const next = copyState(state);
+    const values = next[field].filter((v) => v !== box.value);
+    if (box.checked) values.push(box.value);
+    next[field] = values;
+    next.offset = 0;
+    navigate(next);
+  });
+
+  ui.facets.addEventListener('click', (ev) => {
+    const btn = ev.target instanceof Element ? ev.target.closest('.facet-more') : null;
+    if (!btn) return;
+    const field = btn.dataset.field;
+    if (expandedFacets.has(field)) expandedFacets.delete(field);
+    else expandedFacets.add(field);
+    renderFacets(lastFacets || {}, state);
+    const again = ui.facets.querySelector(`.facet-more[data-field="${field}"]`);
+    if (again) again.focus();
+  });
+
+  ui.clearFilters.addEventListener('click', () => {
+    const next = emptyState();
+    next.q = state.q;
+    navigate(next, { focusAfter: ui.q });
+  });
+
+  // ---------------------------------------------------------------- focus
+
+  /** Facet lists are rebuilt on every answer: keep keyboard focus on the
+   * same checkbox (by field and value) across the rebuild. */
+  function rememberFocus() {
+    const a = document.activeElement;
+    if (a instanceof HTMLInputElement && a.type === 'checkbox' && ui.facets.contains(a)) {
+      return { field: a.name, value: a.value };
+    }
+    return null;
+  }
+
+  function restoreFocus(f, opts) {
+    if (f) {
+      for (const box of ui.facets.querySelectorAll('input[type="checkbox"]')) {
+        if (box.name === f.field && box.value === f.value) {
+          box.focus();
+          return;
+        }
+      }
+    }
+    if (opts.paged) {
+      const btn = document.activeElement;
+      if (btn === ui.prev && ui.prev.disabled) ui.next.focus();
+      else if (btn === ui.next && ui.next.disabled) ui.prev.focus();
+      else if (!(btn === ui.prev || btn === ui.next)) ui.resultsArea.focus();
+      ui.resultsArea.scrollIntoView({ block: 'start' });
+      return;
+    }
+    if (opts.focusAfter && document.activeElement === document.body) opts.focusAfter.focus();
+    else if (opts.focusAfter && opts.focusAfter === ui.resultsArea) ui.resultsArea.focus();
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  ui.form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const next = copyState(state);
+    next.q = ui.q.value.trim();
+    next.offset = 0;
+    navigate(next);
+  });
+
+  ui.prev.addEventListener('click', () => goPage(-1));
+  ui.next.addEventListener('click', () => goPage(1));
+
+  window.addEventListener('popstate', () => {
+    state = stateFromLocation();
+    ui.q.value = state.q;
+    runSearch(state);
+  });
+
+  document.addEventListener('keydown', (ev) => {
+    // "/" jumps to the search box, as on many search sites.
+    if (ev.key === '/' && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      const t = ev.target;
+      const typing = t instanceof HTMLElement && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+      if (!typing) {
+        ev.preventDefault();
+        ui.q.focus();
+        ui.q.select();
+      }
+    }
+  });
+
+  state = stateFromLocation();
+  ui.q.value = state.q;
+  runSearch(state);
+})();
