@@ -1,0 +1,147 @@
+//! The web page in headless Chromium (playwright-core from npm driving
+//! Debian's chromium): the journalist's path through the page, and markup
+//! in article text rendered inert. `.ci/run` installs what these need;
+//! elsewhere they skip with a notice when Node, Chromium or the npm
+//! packages are missing.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(config: &Path, index: &Path) -> Server {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nutgraf"))
+        .arg("--config")
+        .arg(config)
+        .arg("--index")
+        .arg(index)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(i) = line.find("http://") {
+            break line[i..].split_whitespace().next().unwrap().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, url)
+}
+
+/// Node, Chromium and playwright-core, or why not.
+fn browser() -> Result<PathBuf, String> {
+    let chromium = PathBuf::from(std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()));
+    if !chromium.is_file() {
+        return Err(format!("no Chromium at {}", chromium.display()));
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Err("no node".into());
+    }
+    if !root()
+        .join("tests/e2e/node_modules/playwright-core")
+        .is_dir()
+    {
+        return Err("no tests/e2e/node_modules (cd tests/e2e && npm install)".into());
+    }
+    Ok(chromium)
+}
+
+/// The browser, or None after a notice; on CI (where `.ci/run` installs
+/// them) a missing browser fails the test instead.
+fn browser_or_skip() -> Option<PathBuf> {
+    match browser() {
+        Ok(c) => Some(c),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{why}: .ci/run should have installed it")
+        }
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            None
+        }
+    }
+}
+
+fn node(script: &str, server: &Server, chromium: &Path) {
+    let out = Command::new("node")
+        .arg(root().join("tests/e2e").join(script))
+        .current_dir(root())
+        .env("NUTGRAF_URL", &server.1)
+        .env("CHROMIUM", chromium)
+        .env("SCREENSHOT_DIR", root().join("target/e2e"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("not ok"), "{stdout}");
+}
+
+#[test]
+fn a_journalist_searches_filters_expands_and_pages() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    let server = start(&default_config(), seed_index());
+    node("page.test.mjs", &server, &chromium);
+    assert!(root().join("target/e2e/results.png").is_file());
+}
+
+#[test]
+fn markup_in_articles_renders_as_text() {
+    let Some(chromium) = browser_or_skip() else {
+        return;
+    };
+    let project = project_copy();
+    let dir = project.path();
+    std::fs::write(
+        dir.join("seeds/hostile.txt"),
+        "<script>window.__xss=1</script> \"><img src=x onerror=window.__xss=1> SOCAR\n\nSOCAR <b>bold</b> & more.\n\nA third paragraph.\n",
+    )
+    .unwrap();
+    let mut seeds = std::fs::read_to_string(dir.join("index-config/seeds.toml")).unwrap();
+    seeds.push_str(
+        r#"
+[[document]]
+id = "hostile"
+file = "../seeds/hostile.txt"
+title = "<script>window.__xss=1</script>"
+authors = ["\"><img src=x onerror=window.__xss=1>"]
+outlet = "<img src=x onerror=alert(2)>"
+stance = "neutral"
+genre = "opinion"
+url = "https://example.org/\"><script>window.__xss=1</script>"
+"#,
+    );
+    std::fs::write(dir.join("index-config/seeds.toml"), seeds).unwrap();
+    let config = dir.join("index-config/nutgraf.toml");
+    let index = dir.join("idx");
+    assert!(nutgraf(&config, &index)
+        .arg("index")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let server = start(&config, &index);
+    node("hostile.test.mjs", &server, &chromium);
+}
