@@ -16,6 +16,7 @@ pub mod eval;
 pub mod fts5;
 pub mod index;
 pub mod lexicon;
+pub mod load;
 pub mod names;
 pub mod query;
 pub mod render;

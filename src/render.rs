@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::bench::BenchReport;
+use crate::load::LoadReport;
 use crate::schema::FacetField;
 use crate::search::{
     FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, UnitView,
@@ -367,6 +368,19 @@ pub fn bench_text(r: &BenchReport) -> String {
             q.total_hits,
             q.query
         );
+    }
+    out
+}
+
+/// A load test as terminal text.
+pub fn load_text(r: &LoadReport) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = format!(
+        "{} clients for {:.1} s against {}: {} requests, {} errors\n  {:.0} requests/s   p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms\n",
+        r.clients, r.seconds, r.url, r.requests, r.errors, r.rps, ms(r.p50_us), ms(r.p99_us), ms(r.max_us)
+    );
+    for e in &r.error_samples {
+        let _ = writeln!(out, "  error: {e}");
     }
     out
 }

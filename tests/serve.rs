@@ -346,3 +346,33 @@ fn a_running_server_sees_new_commits() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_short_load_test_reports_rate_and_latency_without_errors() {
+    let s = seeds_server();
+    let queries = root().join("benches/queries/seeds.txt");
+    let out = nutgraf(&default_config(), seed_index())
+        .args(["bench", "--queries"])
+        .arg(&queries)
+        .args([
+            "--url",
+            &s.url,
+            "--clients",
+            "3",
+            "--duration",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["errors"], 0, "{v}");
+    assert!(v["requests"].as_u64().unwrap() > 10, "{v}");
+    assert!(v["p50_us"].as_u64().unwrap() <= v["p99_us"].as_u64().unwrap());
+    assert!(v["rps"].as_f64().unwrap() > 0.0);
+}

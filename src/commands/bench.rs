@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use nutgraf::bench::{self, BenchOptions, BenchQuery, BenchReport};
 use nutgraf::fts5::Fts5;
-use nutgraf::render;
+use nutgraf::{load, render};
 use serde::Serialize;
 
 use super::{open_searcher, print, CommandResult, Outcome};
@@ -29,6 +29,17 @@ pub struct Args {
     /// there (the copy is built first, in a scratch file).
     #[arg(long)]
     pub sqlite: bool,
+    /// Load-test a running `nutgraf serve` at this address instead
+    /// (e.g. http://127.0.0.1:7700): clients send the queries for
+    /// --duration seconds.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Concurrent clients of the load test.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub clients: usize,
+    /// Length of the load test in seconds.
+    #[arg(long, default_value_t = 30, value_name = "S")]
+    pub duration: u64,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -59,6 +70,24 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         return Err(nutgraf::Error::Input(
             "the query files hold no queries (one per line; # starts a comment)".into(),
         ));
+    }
+    if let Some(url) = &args.url {
+        let report = load::run(
+            url,
+            &queries,
+            args.clients,
+            std::time::Duration::from_secs(args.duration),
+        )?;
+        if args.json {
+            print(&render::json(&report));
+        } else {
+            print(&render::load_text(&report));
+        }
+        return Ok(if report.errors == 0 {
+            Outcome::Found
+        } else {
+            Outcome::NothingFound
+        });
     }
     let opts = BenchOptions {
         runs: args.runs.max(1),
