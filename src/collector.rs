@@ -6,17 +6,21 @@
 //! query is seen once: if it passes all facet filters it is a hit and
 //! counts in every facet; if it fails exactly one facet's filter it still
 //! counts in that facet (a facet's counts ignore its own filter), so a user
-//! sees what else they could pick. Values are compared as fast-field term
-//! ordinals, resolved to strings only at the end of each segment.
+//! sees what else they could pick. Values are compared and counted as
+//! fast-field term ordinals; [`FacetValues`], read once per index
+//! generation, maps each segment's ordinals to the index's values, so a
+//! search never decodes a dictionary.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::{Cardinality, Column};
+use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
-use crate::schema::{name, FacetField};
+use crate::schema::{name, FacetField, AUTHOR_SEPARATOR};
 
 /// The filters of a search, already resolved to exact indexed values.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +30,85 @@ pub struct ResolvedFilters {
     /// Inclusive `YYYYMMDD` bounds on the published date.
     pub since: Option<u64>,
     pub until: Option<u64>,
+}
+
+/// Every facet value of one index generation, sorted, and for each segment
+/// the map from its column ordinals to them (an author list maps to
+/// each of its names).
+#[derive(Debug, Default)]
+pub struct FacetValues {
+    pub generation: u64,
+    pub values: HashMap<FacetField, Vec<String>>,
+    segments: HashMap<SegmentId, SegmentMaps>,
+}
+
+/// Per facet field, each column ordinal's indices into the field's values.
+type SegmentMaps = HashMap<FacetField, Arc<Vec<Vec<u32>>>>;
+
+impl FacetValues {
+    /// Reads the facet dictionaries of every segment.
+    pub fn read(searcher: &tantivy::Searcher) -> tantivy::Result<FacetValues> {
+        // Per segment and field: each ordinal's value(s).
+        let mut raw: Vec<(SegmentId, FacetField, Vec<Vec<String>>)> = Vec::new();
+        let mut values: HashMap<FacetField, Vec<String>> = HashMap::new();
+        for segment in searcher.segment_readers() {
+            for field in FacetField::ALL {
+                let Some(column) = segment.fast_fields().str(field.value_field_name())? else {
+                    continue;
+                };
+                let mut by_ord = Vec::with_capacity(column.num_terms());
+                let mut stream = column.dictionary().stream()?;
+                while stream.advance() {
+                    let value = String::from_utf8_lossy(stream.key());
+                    let names: Vec<String> = value
+                        .split(AUTHOR_SEPARATOR)
+                        .filter(|n| !n.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    values
+                        .entry(field)
+                        .or_default()
+                        .extend(names.iter().cloned());
+                    by_ord.push(names);
+                }
+                raw.push((segment.segment_id(), field, by_ord));
+            }
+        }
+        for v in values.values_mut() {
+            v.sort();
+            v.dedup();
+        }
+        let mut segments: HashMap<SegmentId, SegmentMaps> = HashMap::new();
+        for (segment, field, by_ord) in raw {
+            let all = &values[&field];
+            let map = by_ord
+                .into_iter()
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(|n| all.binary_search(n).ok().map(|i| i as u32))
+                        .collect()
+                })
+                .collect();
+            segments
+                .entry(segment)
+                .or_default()
+                .insert(field, Arc::new(map));
+        }
+        Ok(FacetValues {
+            generation: searcher.generation().generation_id(),
+            values,
+            segments,
+        })
+    }
+
+    fn index_of(&self, field: FacetField, value: &str) -> Option<u32> {
+        self.values
+            .get(&field)?
+            .binary_search_by(|v| v.as_str().cmp(value))
+            .ok()
+            .map(|i| i as u32)
+    }
 }
 
 /// What the collector gathers.
@@ -39,6 +122,8 @@ pub struct Gathered {
 
 pub struct UnitCollector {
     pub filters: ResolvedFilters,
+    /// The facet values of the generation searched.
+    pub values: Arc<FacetValues>,
     /// How many of the best hits to keep (offset + limit).
     pub keep: usize,
     /// Whether to count facets at all (bench and show do not need them).
@@ -64,7 +149,14 @@ impl PartialOrd for Ranked {
 
 struct FacetColumn {
     field: FacetField,
-    column: StrColumn,
+    /// Ordinal -> indices into the generation's values of the field.
+    map: Arc<Vec<Vec<u32>>>,
+    /// How many values the field has in the generation.
+    values: usize,
+    /// The column's term ordinals, and whether a unit has at most one
+    /// (then `first` is a direct read; authors may be several).
+    ords: Column<u64>,
+    single: bool,
     /// Indexed by term ordinal: allowed by the filter. None: no filter.
     allowed: Option<Vec<bool>>,
     counts: Vec<u64>,
@@ -81,7 +173,16 @@ pub struct UnitSegmentCollector {
     /// Filtered facets whose column this segment lacks (no unit in it has
     /// a value): every unit of the segment fails those filters.
     missing: usize,
+    /// Matches waiting to be judged a block at a time: columns read a
+    /// block of rows much faster than one row at a time.
+    docs: Vec<DocId>,
+    scores: Vec<Score>,
+    /// Per facet, the block's first ordinals (single-valued facets).
+    firsts: Vec<Vec<Option<u64>>>,
 }
+
+/// Matches judged together.
+const BLOCK: usize = 256;
 
 impl Collector for UnitCollector {
     type Fruit = Gathered;
@@ -110,27 +211,39 @@ impl Collector for UnitCollector {
                 missing += usize::from(wanted.is_some());
                 continue;
             };
-            let terms = column.num_terms();
-            let allowed = match wanted {
-                None => None,
-                Some(values) => {
-                    let mut allowed = vec![false; terms];
-                    for v in values {
-                        if let Some(ord) = column.dictionary().term_ord(v.as_bytes())? {
-                            allowed[ord as usize] = true;
-                        }
-                    }
-                    Some(allowed)
-                }
+            let Some(map) = self
+                .values
+                .segments
+                .get(&reader.segment_id())
+                .and_then(|m| m.get(&field))
+                .cloned()
+            else {
+                missing += usize::from(wanted.is_some());
+                continue;
             };
+            let allowed = wanted.map(|values| {
+                let wanted: Vec<u32> = values
+                    .iter()
+                    .filter_map(|v| self.values.index_of(field, v))
+                    .collect();
+                // An author list is allowed when one of its names is.
+                map.iter()
+                    .map(|names| names.iter().any(|n| wanted.contains(n)))
+                    .collect()
+            });
             let counts = if self.count_facets {
-                vec![0; terms]
+                vec![0; column.num_terms()]
             } else {
                 Vec::new()
             };
+            let ords = column.ords().clone();
+            let single = !matches!(ords.get_cardinality(), Cardinality::Multivalued);
             facets.push(FacetColumn {
                 field,
-                column,
+                values: self.values.values.get(&field).map_or(0, Vec::len),
+                ords,
+                single,
+                map,
                 allowed,
                 counts,
             });
@@ -154,6 +267,9 @@ impl Collector for UnitCollector {
             total: 0,
             count_facets: self.count_facets,
             missing,
+            docs: Vec::with_capacity(BLOCK),
+            scores: Vec::with_capacity(BLOCK),
+            firsts: vec![vec![None; BLOCK]; FacetField::ALL.len()],
         })
     }
 
@@ -161,18 +277,33 @@ impl Collector for UnitCollector {
         true
     }
 
-    fn merge_fruits(&self, fruits: Vec<Gathered>) -> tantivy::Result<Gathered> {
+    fn merge_fruits(&self, fruits: Vec<SegmentFruit>) -> tantivy::Result<Gathered> {
         let mut all = Gathered::default();
         let mut heap: Vec<Ranked> = Vec::new();
+        let mut by_value: HashMap<FacetField, Vec<u64>> = HashMap::new();
         for f in fruits {
             all.total += f.total;
             heap.extend(f.top.into_iter().map(|(s, a)| Ranked(s, a)));
             for (field, counts) in f.facets {
-                let into = all.facets.entry(field).or_default();
-                for (value, n) in counts {
-                    *into.entry(value).or_default() += n;
+                let into = by_value
+                    .entry(field)
+                    .or_insert_with(|| vec![0; counts.len()]);
+                for (sum, n) in into.iter_mut().zip(counts) {
+                    *sum += n;
                 }
             }
+        }
+        for (field, counts) in by_value {
+            let names = &self.values.values[&field];
+            all.facets.insert(
+                field,
+                counts
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(v, n)| (names[v].clone(), n))
+                    .collect(),
+            );
         }
         heap.sort_by(|a, b| b.cmp(a));
         heap.truncate(self.keep);
@@ -181,10 +312,76 @@ impl Collector for UnitCollector {
     }
 }
 
+/// One segment's share, facet counts by value index.
+pub struct SegmentFruit {
+    top: Vec<(Score, DocAddress)>,
+    total: u64,
+    facets: Vec<(FacetField, Vec<u64>)>,
+}
+
 impl SegmentCollector for UnitSegmentCollector {
-    type Fruit = Gathered;
+    type Fruit = SegmentFruit;
 
     fn collect(&mut self, doc: DocId, score: Score) {
+        self.docs.push(doc);
+        self.scores.push(score);
+        if self.docs.len() == BLOCK {
+            self.judge_block();
+        }
+    }
+
+    fn harvest(mut self) -> SegmentFruit {
+        self.judge_block();
+        let mut facets = Vec::new();
+        if self.count_facets {
+            for facet in &self.facets {
+                // Counts by the generation's value index.
+                let mut by_value = vec![0u64; facet.values];
+                for (ord, &n) in facet.counts.iter().enumerate() {
+                    if n > 0 {
+                        for &v in &facet.map[ord] {
+                            by_value[v as usize] += n;
+                        }
+                    }
+                }
+                facets.push((facet.field, by_value));
+            }
+        }
+        SegmentFruit {
+            top: self
+                .heap
+                .into_iter()
+                .map(|Reverse(Ranked(s, a))| (s, a))
+                .collect(),
+            total: self.total,
+            facets,
+        }
+    }
+}
+
+impl UnitSegmentCollector {
+    /// Judges the waiting matches: column values read for the whole block,
+    /// then each unit filtered, counted and ranked.
+    fn judge_block(&mut self) {
+        let n = self.docs.len();
+        if n == 0 {
+            return;
+        }
+        for (i, facet) in self.facets.iter().enumerate() {
+            if facet.single {
+                facet.ords.first_vals(&self.docs, &mut self.firsts[i][..n]);
+            }
+        }
+        for k in 0..n {
+            self.judge(k);
+        }
+        self.docs.clear();
+        self.scores.clear();
+    }
+
+    fn judge(&mut self, k: usize) {
+        let doc = self.docs[k];
+        let score = self.scores[k];
         if let Some((from, to, since, until)) = &self.dates {
             match (from.first(doc), to.first(doc)) {
                 (Some(f), Some(t)) if t >= *since && f <= *until => {}
@@ -199,10 +396,12 @@ impl SegmentCollector for UnitSegmentCollector {
         let mut failing = (self.missing == 1).then_some(usize::MAX);
         for (i, facet) in self.facets.iter().enumerate() {
             if let Some(allowed) = &facet.allowed {
-                let ok = facet
-                    .column
-                    .term_ords(doc)
-                    .any(|o| allowed.get(o as usize).copied().unwrap_or(false));
+                let is_allowed = |o: u64| allowed.get(o as usize).copied().unwrap_or(false);
+                let ok = if facet.single {
+                    self.firsts[i][k].is_some_and(is_allowed)
+                } else {
+                    facet.ords.values_for_doc(doc).any(is_allowed)
+                };
                 if !ok {
                     if failing.is_some() {
                         return;
@@ -214,8 +413,14 @@ impl SegmentCollector for UnitSegmentCollector {
         if self.count_facets {
             for (i, facet) in self.facets.iter_mut().enumerate() {
                 if failing.is_none() || failing == Some(i) {
-                    for o in facet.column.term_ords(doc) {
-                        facet.counts[o as usize] += 1;
+                    if facet.single {
+                        if let Some(o) = self.firsts[i][k] {
+                            facet.counts[o as usize] += 1;
+                        }
+                    } else {
+                        for o in facet.ords.values_for_doc(doc) {
+                            facet.counts[o as usize] += 1;
+                        }
                     }
                 }
             }
@@ -235,37 +440,6 @@ impl SegmentCollector for UnitSegmentCollector {
                 self.heap.pop();
                 self.heap.push(Reverse(ranked));
             }
-        }
-    }
-
-    fn harvest(self) -> Gathered {
-        let mut facets = HashMap::new();
-        let mut buf = String::new();
-        for facet in self.facets {
-            if !self.count_facets {
-                continue;
-            }
-            let mut counts = HashMap::new();
-            for (ord, &n) in facet.counts.iter().enumerate() {
-                if n > 0
-                    && facet
-                        .column
-                        .ord_to_str(ord as u64, &mut buf)
-                        .unwrap_or(false)
-                {
-                    counts.insert(buf.clone(), n);
-                }
-            }
-            facets.insert(facet.field, counts);
-        }
-        Gathered {
-            top: self
-                .heap
-                .into_iter()
-                .map(|Reverse(Ranked(s, a))| (s, a))
-                .collect(),
-            total: self.total,
-            facets,
         }
     }
 }

@@ -68,7 +68,11 @@ impl Fts5 {
                             s(fields.genre_value),
                             s(fields.kind),
                             stored_strs(&doc, fields.author_value).join("\u{1f}"),
-                            s(fields.id),
+                            crate::unit::unit_id(
+                                &s(fields.doc_id),
+                                crate::index::stored_u64(&doc, fields.paragraph).unwrap_or(0)
+                                    as u32
+                            ),
                         ])
                         .map_err(sql)?;
                     count += 1;

@@ -278,23 +278,28 @@ impl<'a> UnitWriter<'a> {
 fn unit_document(f: &Fields, unit: &Unit, hash: &str) -> TantivyDocument {
     let d = unit.document;
     let mut doc = doc!(
-        f.id => unit.id(),
         f.doc_id => d.id.as_str(),
         f.doc_hash => hash,
         f.paragraph => unit.paragraph as u64,
         f.paragraphs_in_doc => unit.paragraphs_in_doc as u64,
         f.text => unit.text.as_str(),
         f.title => d.title.as_str(),
-        f.outlet => d.outlet.as_str(),
         f.outlet_value => d.outlet.as_str(),
-        f.genre => d.genre.as_str(),
         f.genre_value => d.genre.as_str(),
         f.stance => unit.stance,
         f.kind => unit.kind.as_str(),
     );
     for author in &d.authors {
-        doc.add_text(f.author, author);
         doc.add_text(f.author_value, author);
+    }
+    // Always a value (a lone separator for none: an empty string is no
+    // value): a column with a value in every row is read directly,
+    // without an optional index.
+    let sep = crate::schema::AUTHOR_SEPARATOR.to_string();
+    if d.authors.is_empty() {
+        doc.add_text(f.author_set, &sep);
+    } else {
+        doc.add_text(f.author_set, d.authors.join(&sep));
     }
     if let Some(p) = &d.published {
         doc.add_text(f.published, p);

@@ -1,38 +1,36 @@
 //! The tantivy schema of a unit and its typed field handles.
 //!
-//! Facet values (author, outlet, genre, stance, kind) live in raw `STRING`
-//! fast fields so that one pass over the matching units can count them and
-//! filter by them (see `search`). Author, outlet and genre also have an
-//! analysed copy so the query language can scope words to them
-//! (`author:grinberg`, `outlet:arab`).
+//! Facet values (author, outlet, genre, stance, kind) live in raw fast
+//! fields so that one pass over the matching units can count them and
+//! filter by them (see `collector`); they are also indexed raw for the
+//! query language's scopes (`author:grinberg` resolves to exact values).
+//! Nothing is indexed that no query reads: the unit id is derived from
+//! document id and paragraph, the content hash and dates are fast-only,
+//! and raw fields keep no field norms, which keeps the index small.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
-    STRING,
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 
-use crate::analysis::{LABEL_ANALYZER, NAME_ANALYZER, TEXT_ANALYZER};
+use crate::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Field names, as written in queries (`title:`, `author:`...) and in the
 /// index files.
 pub mod name {
-    pub const ID: &str = "id";
     pub const DOC_ID: &str = "doc_id";
     pub const DOC_HASH: &str = "doc_hash";
     pub const PARAGRAPH: &str = "paragraph";
     pub const PARAGRAPHS_IN_DOC: &str = "paragraphs_in_doc";
     pub const TEXT: &str = "text";
     pub const TITLE: &str = "title";
-    pub const AUTHOR: &str = "author";
-    pub const OUTLET: &str = "outlet";
-    pub const GENRE: &str = "genre";
     pub const STANCE: &str = "stance";
     pub const KIND: &str = "kind";
     pub const AUTHOR_VALUE: &str = "author_value";
+    pub const AUTHOR_SET: &str = "author_set";
     pub const OUTLET_VALUE: &str = "outlet_value";
     pub const GENRE_VALUE: &str = "genre_value";
     pub const PUBLISHED: &str = "published";
@@ -45,8 +43,8 @@ pub mod name {
 #[derive(Debug, Clone)]
 pub struct Fields {
     pub schema: Schema,
-    /// Unit id `<doc id>#<paragraph>`; indexed raw for `show`.
-    pub id: Field,
+    /// The document's id, indexed raw; a unit's id is
+    /// `<doc_id>#<paragraph>`.
     pub doc_id: Field,
     /// Content hash of the unit's document, for incremental indexing.
     pub doc_hash: Field,
@@ -54,15 +52,15 @@ pub struct Fields {
     pub paragraphs_in_doc: Field,
     pub text: Field,
     pub title: Field,
-    /// Analysed author names (query language only).
-    pub author: Field,
-    pub outlet: Field,
-    pub genre: Field,
     /// Stance and kind are single-word labels: indexed folded, fast raw.
     pub stance: Field,
     pub kind: Field,
     /// Facet values, raw.
     pub author_value: Field,
+    /// A unit's authors as one value, joined by [`AUTHOR_SEPARATOR`]: a
+    /// single-valued fast column counts far faster than a multi-valued
+    /// one, and a corpus has few distinct author lists.
+    pub author_set: Field,
     pub outlet_value: Field,
     pub genre_value: Field,
     /// Published date as written ("2025-03"), stored only.
@@ -72,6 +70,10 @@ pub struct Fields {
     pub published_to: Field,
     pub url: Field,
 }
+
+/// Joins the authors of a unit in the `author_set` column (a character
+/// no name contains).
+pub const AUTHOR_SEPARATOR: char = '\u{1f}';
 
 /// One of the five facet fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,10 +111,11 @@ impl FacetField {
             .find(|f| f.as_str().eq_ignore_ascii_case(s.trim()))
     }
 
-    /// The raw fast field holding this facet's values.
+    /// The raw fast field holding this facet's values (for authors, the
+    /// joined author list: split it on [`AUTHOR_SEPARATOR`]).
     pub fn value_field_name(self) -> &'static str {
         match self {
-            FacetField::Author => name::AUTHOR_VALUE,
+            FacetField::Author => name::AUTHOR_SET,
             FacetField::Outlet => name::OUTLET_VALUE,
             FacetField::Stance => name::STANCE,
             FacetField::Genre => name::GENRE_VALUE,
@@ -139,6 +142,19 @@ fn analysed(analyzer: &str, positions: bool, stored: bool) -> TextOptions {
     }
 }
 
+/// A raw value: indexed whole (no norms: never scored), fast, stored.
+fn raw_value() -> TextOptions {
+    TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        )
+        .set_fast("raw")
+        .set_stored()
+}
+
 impl Fields {
     /// Builds the unit schema.
     pub fn new() -> Fields {
@@ -152,32 +168,36 @@ impl Fields {
             )
             .set_fast("raw")
             .set_stored();
-        let date = NumericOptions::default().set_fast().set_indexed();
-        b.add_text_field(name::ID, STRING | STORED);
-        b.add_text_field(name::DOC_ID, STRING | STORED | FAST);
-        b.add_text_field(name::DOC_HASH, STRING | FAST);
+        let fast_u64 = NumericOptions::default().set_fast();
+        b.add_text_field(name::DOC_ID, raw_value());
+        b.add_text_field(name::DOC_HASH, TextOptions::default().set_fast("raw"));
+        b.add_u64_field(name::PARAGRAPH, fast_u64.clone().set_stored());
         b.add_u64_field(
-            name::PARAGRAPH,
-            NumericOptions::default()
-                .set_indexed()
-                .set_fast()
-                .set_stored(),
+            name::PARAGRAPHS_IN_DOC,
+            NumericOptions::default().set_stored(),
         );
-        b.add_u64_field(name::PARAGRAPHS_IN_DOC, STORED);
         b.add_text_field(name::TEXT, analysed(TEXT_ANALYZER, true, true));
         b.add_text_field(name::TITLE, analysed(TEXT_ANALYZER, true, true));
-        b.add_text_field(name::AUTHOR, analysed(NAME_ANALYZER, true, false));
-        b.add_text_field(name::OUTLET, analysed(NAME_ANALYZER, true, false));
-        b.add_text_field(name::GENRE, analysed(NAME_ANALYZER, true, false));
         b.add_text_field(name::STANCE, label.clone());
         b.add_text_field(name::KIND, label);
-        b.add_text_field(name::AUTHOR_VALUE, STRING | STORED | FAST);
-        b.add_text_field(name::OUTLET_VALUE, STRING | STORED | FAST);
-        b.add_text_field(name::GENRE_VALUE, STRING | STORED | FAST);
-        b.add_text_field(name::PUBLISHED, STORED);
-        b.add_u64_field(name::PUBLISHED_FROM, date.clone());
-        b.add_u64_field(name::PUBLISHED_TO, date);
-        b.add_text_field(name::URL, STORED);
+        b.add_text_field(
+            name::AUTHOR_VALUE,
+            TextOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("raw")
+                        .set_index_option(IndexRecordOption::Basic)
+                        .set_fieldnorms(false),
+                )
+                .set_stored(),
+        );
+        b.add_text_field(name::AUTHOR_SET, TextOptions::default().set_fast("raw"));
+        b.add_text_field(name::OUTLET_VALUE, raw_value());
+        b.add_text_field(name::GENRE_VALUE, raw_value());
+        b.add_text_field(name::PUBLISHED, TextOptions::default().set_stored());
+        b.add_u64_field(name::PUBLISHED_FROM, fast_u64.clone());
+        b.add_u64_field(name::PUBLISHED_TO, fast_u64);
+        b.add_text_field(name::URL, TextOptions::default().set_stored());
         Fields::from_schema(b.build()).expect("the schema just built has every field")
     }
 
@@ -186,19 +206,16 @@ impl Fields {
     pub fn from_schema(schema: Schema) -> Option<Fields> {
         let f = |n: &str| schema.get_field(n).ok();
         Some(Fields {
-            id: f(name::ID)?,
             doc_id: f(name::DOC_ID)?,
             doc_hash: f(name::DOC_HASH)?,
             paragraph: f(name::PARAGRAPH)?,
             paragraphs_in_doc: f(name::PARAGRAPHS_IN_DOC)?,
             text: f(name::TEXT)?,
             title: f(name::TITLE)?,
-            author: f(name::AUTHOR)?,
-            outlet: f(name::OUTLET)?,
-            genre: f(name::GENRE)?,
             stance: f(name::STANCE)?,
             kind: f(name::KIND)?,
             author_value: f(name::AUTHOR_VALUE)?,
+            author_set: f(name::AUTHOR_SET)?,
             outlet_value: f(name::OUTLET_VALUE)?,
             genre_value: f(name::GENRE_VALUE)?,
             published: f(name::PUBLISHED)?,

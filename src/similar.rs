@@ -74,6 +74,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
     ));
     let query = BooleanQuery::with_minimum_required_clauses(clauses, minimum);
     let collector = UnitCollector {
+        values: searcher.catalog(&reader)?,
         filters: searcher.resolve(&reader, &Filters::default())?,
         keep: limit,
         count_facets: true,
