@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::collection::{Collection, RawCollection};
 use crate::document::Document;
 use crate::names::AuthorAliases;
 use crate::split::SplitRules;
@@ -97,6 +98,8 @@ pub struct Config {
     pub authors: AuthorAliases,
     pub splitting: SplitRules,
     pub documents: Vec<DocumentEntry>,
+    /// Files of many documents each (`[[collection]]`).
+    pub collections: Vec<Collection>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +114,8 @@ struct RawFile {
     splitting: Option<SplitRules>,
     #[serde(default)]
     document: Vec<Spanned<RawDocument>>,
+    #[serde(default)]
+    collection: Vec<Spanned<RawCollection>>,
 }
 
 #[derive(Deserialize)]
@@ -282,6 +287,16 @@ impl Config {
             }
         }
 
+        let mut collections = Vec::new();
+        for (file, raw) in &files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let dir = file.parent().unwrap_or(Path::new("."));
+            for c in &raw.collection {
+                let line = line_of(&text, c.span().start);
+                collections.push(Collection::validate(c.get_ref(), file, line, dir)?);
+            }
+        }
+
         Ok(Config {
             path: main_path.clone(),
             index,
@@ -289,6 +304,7 @@ impl Config {
             authors,
             splitting,
             documents,
+            collections,
         })
     }
 

@@ -7,8 +7,9 @@
 //! changed, so a re-run rewrites nothing. Each commit is atomic and carries
 //! an [`IndexInfo`] payload, so the index describes itself to searchers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use tantivy::schema::Value;
@@ -16,6 +17,7 @@ use tantivy::store::{Compressor, ZstdCompressor};
 use tantivy::{doc, Index, IndexSettings, IndexWriter, TantivyDocument, Term};
 
 use crate::analysis;
+use crate::collection::{self, Repairs};
 use crate::config::{date_span, Config};
 use crate::document::Document;
 use crate::error::{Error, Result};
@@ -170,9 +172,13 @@ impl UnitIndex {
 
 /// Reports indexing progress; the CLI draws a bar, the library stays quiet.
 pub trait Progress: Sync {
-    /// Starts a phase with `total` steps (documents or bytes).
+    /// Starts a phase of `total` documents.
     fn start(&self, _total: u64, _message: &str) {}
     fn advance(&self, _steps: u64) {}
+    /// Starts a phase measured in bytes of a file (a collection).
+    fn start_bytes(&self, _total: u64, _message: &str) {}
+    /// Bytes read so far and documents written so far.
+    fn set_bytes(&self, _read: u64, _documents: u64) {}
     fn finish(&self) {}
 }
 
@@ -183,8 +189,14 @@ impl Progress for Silent {}
 /// Options of one indexing run.
 #[derive(Debug, Clone, Default)]
 pub struct IndexOptions {
-    /// Start over: delete every unit first (still one atomic commit).
+    /// Start over: delete every unit first (one atomic commit at the end).
     pub rebuild: bool,
+    /// Replaces the file of the config's single collection.
+    pub input: Option<PathBuf>,
+    /// A bad record stops the run instead of being skipped.
+    pub strict: bool,
+    /// Documents between commits (default [`DEFAULT_COMMIT_EVERY`]).
+    pub commit_every: Option<usize>,
 }
 
 /// What an indexing run did.
@@ -197,6 +209,16 @@ pub struct IndexReport {
     pub units_added: usize,
     /// Whether anything was written (false: the index was up to date).
     pub committed: bool,
+    /// Commits made (a long import commits as it goes).
+    pub commits: usize,
+    /// Records met again in the same run (the last one wins).
+    pub duplicates: usize,
+    /// Records skipped, by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// The first bad records, with file and line.
+    pub problems: Vec<String>,
+    /// Repairs made to records that were kept.
+    pub repairs: Repairs,
 }
 
 /// Writes units into a tantivy writer.
@@ -332,8 +354,16 @@ pub fn stored_u64(doc: &TantivyDocument, field: tantivy::schema::Field) -> Optio
 }
 
 /// Brings the index at `dir` up to date with the documents `config`
-/// describes. Every document is read and checked before anything is
-/// written, so a bad file leaves the index as it was.
+/// describes: its `[[document]]` files (all read and checked before
+/// anything is written, so a bad file leaves the index as it was), then
+/// its collections, streamed record by record.
+///
+/// Unchanged documents (same content hash) are skipped, changed ones
+/// replaced, new ones added, and documents no longer described deleted
+/// once everything was read. A long import commits every
+/// `commit_every` documents (and at least every 30 s), so a killed run
+/// keeps its progress: the next run skips what was committed and
+/// finishes the rest. `--rebuild` commits once, at the end.
 pub fn update(
     config: &Config,
     dir: &Path,
@@ -342,12 +372,35 @@ pub fn update(
 ) -> Result<IndexReport> {
     let splitter = Splitter::new(&config.splitting)
         .map_err(|e| Error::Input(format!("{}: [splitting]: {e}", config.path.display())))?;
-    let fingerprint = splitter.fingerprint();
     let documents: Vec<Document> = config
         .documents
         .iter()
         .map(|d| d.load())
         .collect::<Result<_, _>>()?;
+    if opts.input.is_some() && config.collections.len() != 1 {
+        return Err(Error::Input(format!(
+            "--input replaces the file of a config's one [[collection]]; {} has {}",
+            config.path.display(),
+            config.collections.len()
+        )));
+    }
+    // Open the collections first: a missing file is an error before
+    // anything is written.
+    let stances: Vec<String> = config
+        .corpus
+        .stances
+        .iter()
+        .map(|(s, _)| s.clone())
+        .collect();
+    let mut readers = Vec::new();
+    for c in &config.collections {
+        readers.push(collection::open(
+            c,
+            opts.input.as_deref(),
+            &config.authors,
+            &stances,
+        )?);
+    }
 
     let index = UnitIndex::open_or_create(dir)?;
     let info = IndexInfo::from_config(config);
@@ -356,47 +409,179 @@ pub fn update(
     } else {
         index.document_hashes()?
     };
-    let mut writer = UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?;
-    let mut report = IndexReport::default();
+    let mut run = Run {
+        writer: UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?,
+        fingerprint: splitter.fingerprint().to_string(),
+        splitter,
+        existing,
+        seen: HashSet::new(),
+        report: IndexReport::default(),
+        info: &info,
+        commit_every: if opts.rebuild {
+            usize::MAX
+        } else {
+            opts.commit_every.unwrap_or(DEFAULT_COMMIT_EVERY).max(1)
+        },
+        since_commit: 0,
+        last_commit: Instant::now(),
+    };
     if opts.rebuild {
-        writer.delete_all()?;
+        run.writer.delete_all()?;
     }
 
-    progress.start(documents.len() as u64, "indexing documents");
-    let mut wanted = HashSet::new();
-    for document in &documents {
-        wanted.insert(document.id.as_str());
-        let hash = document.content_hash(fingerprint);
-        match existing.get(&document.id) {
-            Some(old) if *old == hash => report.documents_unchanged += 1,
-            old => {
-                let units = units(document, &splitter);
-                writer.put_document(document, &hash, &units)?;
-                report.units_added += units.len();
-                if old.is_some() {
-                    report.documents_replaced += 1;
-                } else {
-                    report.documents_added += 1;
-                }
-            }
+    if !documents.is_empty() {
+        progress.start(documents.len() as u64, "documents");
+        for document in &documents {
+            run.put(document)?;
+            progress.advance(1);
         }
-        progress.advance(1);
+        progress.finish();
     }
+    for reader in readers {
+        run.collection(reader, opts.strict, progress)?;
+    }
+
+    let Run {
+        mut writer,
+        existing,
+        seen,
+        mut report,
+        since_commit,
+        ..
+    } = run;
     for id in existing.keys() {
-        if !wanted.contains(id.as_str()) {
+        if !seen.contains(id) {
             writer.delete_document(id);
             report.documents_deleted += 1;
         }
     }
-    progress.finish();
-
-    let changed = opts.rebuild
-        || report.documents_added + report.documents_replaced + report.documents_deleted > 0
-        || index.info != info;
+    let changed =
+        opts.rebuild || since_commit > 0 || report.documents_deleted > 0 || index.info != info;
     if changed {
         writer.commit(&info)?;
-        report.committed = true;
+        report.commits += 1;
     }
+    report.committed = report.commits > 0;
     writer.finish()?;
     Ok(report)
+}
+
+/// Documents written between commits of a long import.
+pub const DEFAULT_COMMIT_EVERY: usize = 5_000;
+/// Longest time between commits of a long import.
+const COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Bad records listed in a report (all are counted).
+const MAX_PROBLEMS_LISTED: usize = 20;
+
+/// One indexing run's state.
+struct Run<'a> {
+    writer: UnitWriter<'a>,
+    splitter: Splitter,
+    fingerprint: String,
+    /// doc id -> content hash, as committed before this run.
+    existing: HashMap<String, String>,
+    /// Ids met in this run.
+    seen: HashSet<String>,
+    report: IndexReport,
+    info: &'a IndexInfo,
+    commit_every: usize,
+    since_commit: usize,
+    last_commit: Instant,
+}
+
+impl Run<'_> {
+    fn put(&mut self, document: &Document) -> Result<()> {
+        let hash = document.content_hash(&self.fingerprint);
+        let duplicate = !self.seen.insert(document.id.clone());
+        if duplicate {
+            self.report.duplicates += 1;
+        }
+        let old = self.existing.get(&document.id);
+        if !duplicate && old == Some(&hash) {
+            self.report.documents_unchanged += 1;
+            return Ok(());
+        }
+        let units = units(document, &self.splitter);
+        // Replaces earlier units of the same id (a duplicate: last wins).
+        self.writer.put_document(document, &hash, &units)?;
+        self.report.units_added += units.len();
+        if !duplicate {
+            if old.is_some() {
+                self.report.documents_replaced += 1;
+            } else {
+                self.report.documents_added += 1;
+            }
+        }
+        self.since_commit += 1;
+        if self.since_commit >= self.commit_every
+            || (self.commit_every != usize::MAX && self.last_commit.elapsed() > COMMIT_INTERVAL)
+        {
+            self.writer.commit(self.info)?;
+            self.report.commits += 1;
+            self.since_commit = 0;
+            self.last_commit = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Streams one collection: records are read and parsed on a thread of
+    /// their own while this one splits and writes.
+    fn collection(
+        &mut self,
+        mut reader: collection::Reader,
+        strict: bool,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        let file = reader.file().to_path_buf();
+        let bytes = reader.bytes_read.clone();
+        progress.start_bytes(reader.bytes_total, &file.display().to_string());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<collection::Record>(512);
+        let parser = std::thread::spawn(move || {
+            for record in &mut reader {
+                if tx.send(record).is_err() {
+                    break;
+                }
+            }
+            reader.repairs
+        });
+        let mut documents = 0u64;
+        let mut outcome = Ok(());
+        for record in rx {
+            match record {
+                Ok(document) => {
+                    if let Err(e) = self.put(&document) {
+                        outcome = Err(e);
+                        break;
+                    }
+                    documents += 1;
+                }
+                Err(problem) if strict => {
+                    outcome = Err(Error::Input(format!(
+                        "{}: {problem} (--strict stops at the first bad record; without it, bad records are skipped and counted)",
+                        file.display()
+                    )));
+                    break;
+                }
+                Err(problem) => {
+                    *self
+                        .report
+                        .skipped
+                        .entry(problem.kind.as_str().to_string())
+                        .or_default() += 1;
+                    if self.report.problems.len() < MAX_PROBLEMS_LISTED {
+                        self.report
+                            .problems
+                            .push(format!("{}:{problem}", file.display()));
+                    }
+                }
+            }
+            progress.set_bytes(bytes.load(std::sync::atomic::Ordering::Relaxed), documents);
+        }
+        // On an error the channel closes and the parser stops.
+        let repairs = parser.join().unwrap_or_default();
+        progress.finish();
+        outcome?;
+        self.report.repairs.add(&repairs);
+        Ok(())
+    }
 }

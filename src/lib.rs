@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod collection;
 pub mod collector;
 pub mod config;
 pub mod document;

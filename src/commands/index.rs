@@ -1,6 +1,9 @@
 //! `nutgraf index`: build or update the index.
 
-use nutgraf::index::{update, IndexOptions};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use nutgraf::index::{update, IndexOptions, IndexReport};
 
 use super::{load_config, print, Bar, CommandResult, Outcome};
 use crate::Cli;
@@ -11,6 +14,17 @@ pub struct Args {
     /// index stays searchable until it lands).
     #[arg(long)]
     pub rebuild: bool,
+    /// The file of the config's collection (JSONL or CSV, plain or .gz),
+    /// instead of the path the config gives.
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// Stop at the first bad record instead of skipping and counting it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Documents between commits of a long import (progress survives a
+    /// crash up to the last commit).
+    #[arg(long, value_name = "N")]
+    pub commit_every: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -24,25 +38,65 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         .unwrap_or_else(|| config.index.dir.clone());
     let opts = IndexOptions {
         rebuild: args.rebuild,
+        input: args.input.clone(),
+        strict: args.strict,
+        commit_every: args.commit_every,
     };
+    let started = std::time::Instant::now();
     let report = update(&config, &dir, &opts, &Bar::new())?;
     if args.json {
         print(&nutgraf::render::json(&report));
     } else {
-        let status = if report.committed {
-            "committed"
-        } else {
-            "up to date, nothing written"
-        };
-        print(&format!(
-            "{}: {} added, {} replaced, {} unchanged, {} deleted; {} units written ({status})\n",
-            dir.display(),
-            report.documents_added,
-            report.documents_replaced,
-            report.documents_unchanged,
-            report.documents_deleted,
-            report.units_added,
-        ));
+        print(&summary(&report, &dir, started.elapsed()));
     }
     Ok(Outcome::Found)
+}
+
+fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) -> String {
+    let status = if r.committed {
+        "committed"
+    } else {
+        "up to date, nothing written"
+    };
+    let mut out = format!(
+        "{}: {} added, {} replaced, {} unchanged, {} deleted; {} units written ({status}, {:.1} s)\n",
+        dir.display(),
+        r.documents_added,
+        r.documents_replaced,
+        r.documents_unchanged,
+        r.documents_deleted,
+        r.units_added,
+        took.as_secs_f64(),
+    );
+    if r.duplicates > 0 {
+        let _ = writeln!(
+            out,
+            "  {} duplicate ids (the last record of each kept)",
+            r.duplicates
+        );
+    }
+    for (why, n) in &r.skipped {
+        let _ = writeln!(out, "  {n} records skipped: {why}");
+    }
+    let fixes = &r.repairs;
+    for (n, what) in [
+        (fixes.dates_dropped, "junk or partial dates dropped"),
+        (
+            fixes.authors_cleaned,
+            "author names cleaned of stray quotes or spaces",
+        ),
+        (fixes.untitled, "untitled records titled from their text"),
+        (fixes.urls_dropped, "addresses that are not http(s) dropped"),
+    ] {
+        if n > 0 {
+            let _ = writeln!(out, "  {n} {what}");
+        }
+    }
+    if !r.problems.is_empty() {
+        let _ = writeln!(out, "  first bad records:");
+        for p in &r.problems {
+            let _ = writeln!(out, "    {p}");
+        }
+    }
+    out
 }

@@ -111,7 +111,10 @@ fn open_searcher_with(cli: &Cli, follow_commits: bool) -> Result<Searcher, Error
 
 /// An indicatif progress bar on stderr; indicatif draws nothing when
 /// stderr is not a terminal, so a pipe stays quiet.
-pub struct Bar(ProgressBar);
+pub struct Bar(
+    ProgressBar,
+    std::sync::Mutex<Option<(std::time::Instant, String)>>,
+);
 
 impl Bar {
     pub fn new() -> Bar {
@@ -119,7 +122,7 @@ impl Bar {
         if std::io::stderr().is_terminal() {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
-        Bar(bar)
+        Bar(bar, std::sync::Mutex::new(None))
     }
 }
 
@@ -136,6 +139,34 @@ impl Progress for Bar {
     }
     fn advance(&self, steps: u64) {
         self.0.inc(steps);
+    }
+    fn start_bytes(&self, total: u64, message: &str) {
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        self.0.set_message(message.to_string());
+        self.1
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace((std::time::Instant::now(), message.to_string()));
+    }
+    fn set_bytes(&self, read: u64, documents: u64) {
+        // Redrawing is rate-limited by indicatif; the message is cheap.
+        if documents % 256 == 0 {
+            let started = self.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some((at, name)) = started {
+                let rate = documents as f64 / at.elapsed().as_secs_f64().max(1e-3);
+                self.0
+                    .set_message(format!("{name}: {documents} docs, {rate:.0} docs/s"));
+            }
+        }
+        self.0.set_position(read);
     }
     fn finish(&self) {
         self.0.finish_and_clear();

@@ -1,0 +1,618 @@
+//! Collections: many documents in one file (JSONL or CSV, plain or
+//! gzip-compressed), described in index-config by a `[[collection]]` table
+//! with a mapping from the file's fields to nutgraf's.
+//!
+//! ```toml
+//! [[collection]]
+//! file = "../../shared/data/allsides/articles.jsonl.gz"
+//! source = "AllSides news articles (Baly et al., EMNLP 2020)"
+//! [collection.fields]        # nutgraf field = the file's field
+//! id = "ID"
+//! title = "title"
+//! authors = "authors"
+//! outlet = "source"
+//! stance = "bias_text"
+//! published = "date"
+//! url = "url"
+//! text = "content_original"
+//! [collection.constants]     # for fields the file lacks
+//! genre = "news"
+//! ```
+//!
+//! Records are read one at a time, so memory does not grow with the file.
+//! Real-world mess is cleaned or reported, never fatal unless asked: a
+//! record that cannot become a document is a [`Problem`] with its line.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::{normalise_date, web_address, ConfigError};
+use crate::document::Document;
+use crate::names::AuthorAliases;
+
+/// The nutgraf fields a collection can fill.
+pub const FIELDS: [&str; 9] = [
+    "id",
+    "title",
+    "authors",
+    "outlet",
+    "stance",
+    "genre",
+    "published",
+    "url",
+    "text",
+];
+
+/// The file format of a collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jsonl,
+    Csv,
+}
+
+/// `[[collection]]` as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCollection {
+    pub file: String,
+    pub format: Option<Format>,
+    /// Where the data set comes from (said when the file is missing).
+    pub source: Option<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
+    /// Between several authors in one field (default ",").
+    pub authors_separator: Option<String>,
+    /// Read only the first N records (for trials).
+    pub limit: Option<usize>,
+}
+
+/// A validated collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collection {
+    pub file: PathBuf,
+    pub format: Format,
+    pub source: Option<String>,
+    /// nutgraf field -> the file's field.
+    pub fields: BTreeMap<String, String>,
+    /// nutgraf field -> a value for every record.
+    pub constants: BTreeMap<String, String>,
+    pub authors_separator: String,
+    pub limit: Option<usize>,
+    pub config_file: PathBuf,
+    pub line: usize,
+}
+
+impl Collection {
+    /// Checks a `[[collection]]` table; `dir` is the config file's folder.
+    pub fn validate(
+        raw: &RawCollection,
+        file: &Path,
+        line: usize,
+        dir: &Path,
+    ) -> Result<Collection, ConfigError> {
+        let fail = |message: String| ConfigError {
+            file: file.to_path_buf(),
+            line: Some(line),
+            message,
+        };
+        for key in raw.fields.keys().chain(raw.constants.keys()) {
+            if !FIELDS.contains(&key.as_str()) {
+                return Err(fail(format!(
+                    "[[collection]]: \"{key}\" is not a nutgraf field; use {}",
+                    FIELDS.join(", ")
+                )));
+            }
+        }
+        for needed in ["id", "text", "stance"] {
+            if !raw.fields.contains_key(needed) && !raw.constants.contains_key(needed) {
+                return Err(fail(format!(
+                    "[[collection]]: say which field holds the {needed} (fields.{needed} = \"…\") or give a constant"
+                )));
+            }
+        }
+        let path = crate::config::join_clean(dir, &raw.file);
+        let format = match raw.format {
+            Some(f) => f,
+            None => guess_format(&path).ok_or_else(|| {
+                fail(format!(
+                    "[[collection]]: cannot tell the format of {}; add format = \"jsonl\" or \"csv\"",
+                    raw.file
+                ))
+            })?,
+        };
+        Ok(Collection {
+            file: path,
+            format,
+            source: raw.source.clone(),
+            fields: raw.fields.clone(),
+            constants: raw.constants.clone(),
+            authors_separator: raw.authors_separator.clone().unwrap_or_else(|| ",".into()),
+            limit: raw.limit,
+            config_file: file.to_path_buf(),
+            line,
+        })
+    }
+}
+
+/// `jsonl` or `csv` from a file name (`.gz` looked through).
+pub fn guess_format(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
+        Some(Format::Jsonl)
+    } else if name.ends_with(".csv") {
+        Some(Format::Csv)
+    } else {
+        None
+    }
+}
+
+/// Why a record did not become a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ProblemKind {
+    /// Not JSON, not an object, or a CSV row that does not parse.
+    Malformed,
+    NoId,
+    EmptyText,
+    UnknownStance,
+}
+
+impl ProblemKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Malformed => "malformed record",
+            ProblemKind::NoId => "no id",
+            ProblemKind::EmptyText => "empty text",
+            ProblemKind::UnknownStance => "stance not in the vocabulary",
+        }
+    }
+}
+
+/// A record that was skipped, with where and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub line: usize,
+    pub kind: ProblemKind,
+    pub detail: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}: {}: {}",
+            self.line,
+            self.kind.as_str(),
+            self.detail
+        )
+    }
+}
+
+/// Repairs made to records that were kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Repairs {
+    /// Dates that were junk or partial beyond use, dropped.
+    pub dates_dropped: usize,
+    /// Author names cleaned of stray quotes or spaces.
+    pub authors_cleaned: usize,
+    /// Records without a title, titled from their text.
+    pub untitled: usize,
+    /// Addresses that were not http(s), dropped.
+    pub urls_dropped: usize,
+}
+
+/// What a record becomes.
+pub type Record = Result<Document, Problem>;
+
+/// A record's fields by name, or why it could not be read, with its line.
+type Row = (usize, Result<HashMap<String, String>, String>);
+type Rows = Box<dyn Iterator<Item = Row> + Send>;
+
+/// Counts bytes as they are read (progress in MB/s and ETA).
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// An open collection file, yielding records in order.
+pub struct Reader {
+    lines: Rows,
+    collection: Collection,
+    aliases: AuthorAliases,
+    stances: Vec<String>,
+    /// Bytes of the file read so far, and its size.
+    pub bytes_read: Arc<AtomicU64>,
+    pub bytes_total: u64,
+    pub repairs: Repairs,
+    taken: usize,
+}
+
+/// Opens a collection (`input` replaces its file, as `--input` does).
+pub fn open(
+    collection: &Collection,
+    input: Option<&Path>,
+    aliases: &AuthorAliases,
+    stances: &[String],
+) -> Result<Reader, crate::Error> {
+    let mut collection = collection.clone();
+    if let Some(p) = input {
+        collection.file = p.to_path_buf();
+    }
+    let path = &collection.file;
+    let file = File::open(path).map_err(|e| {
+        let from = collection
+            .source
+            .as_deref()
+            .map(|s| format!("; the data set: {s}"))
+            .unwrap_or_default();
+        crate::Error::Input(format!(
+            "{}: cannot open the collection file named at {}:{}: {e}{from}. Pass its path with --input PATH",
+            path.display(),
+            collection.config_file.display(),
+            collection.line,
+        ))
+    })?;
+    let bytes_total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut buffered = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: file,
+            read: bytes_read.clone(),
+        },
+    );
+    let gz = buffered
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    let stream: Box<dyn Read + Send> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let lines: Rows = match collection.format {
+        Format::Jsonl => Box::new(jsonl_records(BufReader::with_capacity(1 << 16, stream))),
+        Format::Csv => Box::new(csv_records(stream)),
+    };
+    Ok(Reader {
+        lines,
+        collection,
+        aliases: aliases.clone(),
+        stances: stances.to_vec(),
+        bytes_read,
+        bytes_total,
+        repairs: Repairs::default(),
+        taken: 0,
+    })
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(a) => Some(
+            a.iter()
+                .filter_map(value_text)
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        other => Some(other.to_string()),
+    }
+}
+
+/// JSON objects, one per line, as field maps.
+fn jsonl_records(mut input: impl BufRead + Send) -> impl Iterator<Item = Row> + Send {
+    let mut line_no = 0;
+    let mut buf = Vec::new();
+    std::iter::from_fn(move || loop {
+        buf.clear();
+        line_no += 1;
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(e) => return Some((line_no, Err(format!("cannot read: {e}")))),
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let parsed = match serde_json::from_slice::<Value>(&buf) {
+            Ok(Value::Object(map)) => Ok(map
+                .into_iter()
+                .filter_map(|(k, v)| value_text(&v).map(|v| (k, v)))
+                .collect()),
+            Ok(_) => Err("not a JSON object".to_string()),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+        return Some((line_no, parsed));
+    })
+}
+
+/// CSV rows (the first is the header) as field maps.
+fn csv_records(input: impl Read + Send) -> impl Iterator<Item = Row> + Send {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers: Result<Vec<String>, String> = reader
+        .headers()
+        .map(|h| h.iter().map(|s| s.trim().to_string()).collect())
+        .map_err(|e| format!("no header row: {e}"));
+    let mut records = reader.into_records();
+    let mut failed_header = Some(headers.clone());
+    std::iter::from_fn(move || {
+        let headers = match &headers {
+            Ok(h) => h,
+            Err(_) => {
+                return failed_header
+                    .take()
+                    .and_then(|h| h.err())
+                    .map(|e| (1, Err(e)));
+            }
+        };
+        let record = records.next()?;
+        Some(match record {
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line() as usize);
+                if r.len() != headers.len() {
+                    (
+                        line,
+                        Err(format!("{} values for {} columns", r.len(), headers.len())),
+                    )
+                } else {
+                    (
+                        line,
+                        Ok(headers
+                            .iter()
+                            .cloned()
+                            .zip(r.iter().map(str::to_string))
+                            .collect()),
+                    )
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line() as usize);
+                (line, Err(format!("not a CSV row: {e}")))
+            }
+        })
+    })
+}
+
+impl Iterator for Reader {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.collection.limit.is_some_and(|l| self.taken >= l) {
+            return None;
+        }
+        let (line, fields) = self.lines.next()?;
+        self.taken += 1;
+        Some(match fields {
+            Err(detail) => Err(Problem {
+                line,
+                kind: ProblemKind::Malformed,
+                detail,
+            }),
+            Ok(fields) => self.document(line, &fields),
+        })
+    }
+}
+
+/// Removes stray quotes and spaces around a name, and doubled spaces in it.
+pub fn clean_name(raw: &str) -> String {
+    let quotes: &[char] = &['"', '\'', '“', '”', '‘', '’', '`', '«', '»'];
+    let trimmed = raw.trim().trim_matches(quotes).trim();
+    let words: Vec<&str> = trimmed.split_whitespace().collect();
+    words.join(" ")
+}
+
+/// A date as nutgraf keeps it (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), from the
+/// forms collections use; None for junk (`0001`, `2050`, empty).
+pub fn clean_date(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    // ISO date-times: the date part.
+    let head = raw.split(['T', ' ']).next().unwrap_or(raw);
+    let date = normalise_date(head).or_else(|| american_date(head))?;
+    let year: i32 = date[..4].parse().ok()?;
+    (1900..=2030).contains(&year).then_some(date)
+}
+
+/// `M/D/YY` or `M/D/YYYY`.
+fn american_date(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    let [m, d, y] = parts.as_slice() else {
+        return None;
+    };
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+    let y: u32 = match y.len() {
+        2 => 2000 + y.parse::<u32>().ok()?,
+        4 => y.parse().ok()?,
+        _ => return None,
+    };
+    normalise_date(&format!("{y:04}-{m:02}-{d:02}"))
+}
+
+/// An id that is safe in a unit id (`<doc id>#<n>`).
+fn clean_id(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .map(|c| {
+            if c == '#' || c.is_whitespace() {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl Repairs {
+    pub fn add(&mut self, other: &Repairs) {
+        self.dates_dropped += other.dates_dropped;
+        self.authors_cleaned += other.authors_cleaned;
+        self.untitled += other.untitled;
+        self.urls_dropped += other.urls_dropped;
+    }
+}
+
+impl Reader {
+    /// The file being read.
+    pub fn file(&self) -> &Path {
+        &self.collection.file
+    }
+
+    fn field(&self, fields: &HashMap<String, String>, name: &str) -> Option<String> {
+        self.collection
+            .fields
+            .get(name)
+            .and_then(|source| fields.get(source))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .or_else(|| self.collection.constants.get(name).cloned())
+    }
+
+    fn document(&mut self, line: usize, fields: &HashMap<String, String>) -> Record {
+        let problem = |kind, detail: String| Problem { line, kind, detail };
+        let id = self
+            .field(fields, "id")
+            .map(|i| clean_id(&i))
+            .filter(|i| !i.is_empty())
+            .ok_or_else(|| problem(ProblemKind::NoId, "the id field is empty".into()))?;
+        let text = self.field(fields, "text").unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(problem(ProblemKind::EmptyText, format!("document {id}")));
+        }
+        let stance_raw = self.field(fields, "stance").unwrap_or_default();
+        let stance = stance_raw.to_lowercase();
+        if !self.stances.contains(&stance) {
+            return Err(problem(
+                ProblemKind::UnknownStance,
+                format!(
+                    "document {id}: \"{stance_raw}\" is not one of {}",
+                    self.stances.join(", ")
+                ),
+            ));
+        }
+        let title = match self.field(fields, "title") {
+            Some(t) => t,
+            None => {
+                self.repairs.untitled += 1;
+                let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                let mut t: String = first.trim().chars().take(80).collect();
+                if first.trim().chars().count() > 80 {
+                    t.push('…');
+                }
+                t
+            }
+        };
+        let mut authors: Vec<String> = Vec::new();
+        if let Some(raw) = self.field(fields, "authors") {
+            for part in raw.split(self.collection.authors_separator.as_str()) {
+                let name = clean_name(part);
+                if name != part.trim() {
+                    self.repairs.authors_cleaned += 1;
+                }
+                if !name.is_empty() {
+                    let name = self.aliases.resolve(&name);
+                    if !authors.contains(&name) {
+                        authors.push(name);
+                    }
+                }
+            }
+        }
+        let published = match self.field(fields, "published") {
+            None => None,
+            Some(d) => {
+                let clean = clean_date(&d);
+                if clean.is_none() {
+                    self.repairs.dates_dropped += 1;
+                }
+                clean
+            }
+        };
+        let url = match self.field(fields, "url") {
+            None => None,
+            Some(u) => {
+                let clean = web_address(&u);
+                if clean.is_none() {
+                    self.repairs.urls_dropped += 1;
+                }
+                clean
+            }
+        };
+        Ok(Document {
+            id,
+            title,
+            authors,
+            outlet: self
+                .field(fields, "outlet")
+                .unwrap_or_else(|| "unknown".into()),
+            stance,
+            genre: self
+                .field(fields, "genre")
+                .map(|g| g.to_lowercase())
+                .unwrap_or_else(|| "unknown".into()),
+            published,
+            url,
+            stance_overrides: BTreeMap::new(),
+            text,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_stray_quotes_and_spaces() {
+        assert_eq!(clean_name(" \"Cortney OBrien\" "), "Cortney OBrien");
+        assert_eq!(clean_name("“Jane  Doe”"), "Jane Doe");
+        assert_eq!(clean_name("'"), "");
+    }
+
+    #[test]
+    fn dates_are_cleaned_or_dropped() {
+        assert_eq!(clean_date("2016-09-20").as_deref(), Some("2016-09-20"));
+        assert_eq!(
+            clean_date("2016-09-20T10:00:00Z").as_deref(),
+            Some("2016-09-20")
+        );
+        assert_eq!(clean_date("9/20/16").as_deref(), Some("2016-09-20"));
+        assert_eq!(clean_date("2016-09").as_deref(), Some("2016-09"));
+        assert_eq!(clean_date("0001"), None);
+        assert_eq!(clean_date("2050-01-01"), None);
+        assert_eq!(clean_date("2016-13-01"), None);
+        assert_eq!(clean_date("yesterday"), None);
+    }
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(guess_format(Path::new("a.jsonl.gz")), Some(Format::Jsonl));
+        assert_eq!(guess_format(Path::new("a.CSV")), Some(Format::Csv));
+        assert_eq!(guess_format(Path::new("a.txt")), None);
+    }
+
+    #[test]
+    fn ids_cannot_break_unit_ids() {
+        assert_eq!(clean_id(" a#b c "), "a-b-c");
+    }
+}
