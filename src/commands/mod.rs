@@ -158,7 +158,7 @@ impl Progress for Bar {
     }
     fn set_bytes(&self, read: u64, documents: u64) {
         // Redrawing is rate-limited by indicatif; the message is cheap.
-        if documents % 256 == 0 {
+        if documents.is_multiple_of(256) {
             let started = self.1.lock().unwrap_or_else(|p| p.into_inner()).clone();
             if let Some((at, name)) = started {
                 let rate = documents as f64 / at.elapsed().as_secs_f64().max(1e-3);
