@@ -7,7 +7,7 @@
 //! changed, so a re-run rewrites nothing. Each commit is atomic and carries
 //! an [`IndexInfo`] payload, so the index describes itself to searchers.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -35,6 +35,11 @@ pub struct IndexInfo {
     pub stances: Vec<(String, String)>,
     pub authors: AuthorAliases,
     pub title_boost: f32,
+    /// Ids that occurred more than once in the last import: their records
+    /// are held back and only the last one written, so an unchanged
+    /// collection with duplicates rewrites nothing.
+    #[serde(default)]
+    pub duplicate_ids: BTreeSet<String>,
 }
 
 impl IndexInfo {
@@ -45,6 +50,7 @@ impl IndexInfo {
             stances: config.corpus.stances.clone(),
             authors: config.authors.clone(),
             title_boost: config.index.title_boost,
+            duplicate_ids: BTreeSet::new(),
         }
     }
 }
@@ -403,20 +409,29 @@ pub fn update(
     }
 
     let index = UnitIndex::open_or_create(dir)?;
-    let info = IndexInfo::from_config(config);
+    let mut info = IndexInfo::from_config(config);
     let existing = if opts.rebuild {
         HashMap::new()
     } else {
         index.document_hashes()?
     };
+    let held_ids = if opts.rebuild {
+        BTreeSet::new()
+    } else {
+        index.info.duplicate_ids.clone()
+    };
+    info.duplicate_ids = held_ids.clone();
     let mut run = Run {
+        held_ids,
+        held: BTreeMap::new(),
         writer: UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?,
         fingerprint: splitter.fingerprint().to_string(),
         splitter,
         existing,
         seen: HashSet::new(),
+        duplicates_found: BTreeSet::new(),
         report: IndexReport::default(),
-        info: &info,
+        info,
         commit_every: if opts.rebuild {
             usize::MAX
         } else {
@@ -440,6 +455,7 @@ pub fn update(
     for reader in readers {
         run.collection(reader, opts.strict, progress)?;
     }
+    run.write_held()?;
 
     let Run {
         mut writer,
@@ -447,8 +463,11 @@ pub fn update(
         seen,
         mut report,
         since_commit,
+        mut info,
+        duplicates_found,
         ..
     } = run;
+    info.duplicate_ids = duplicates_found;
     for id in existing.keys() {
         if !seen.contains(id) {
             writer.delete_document(id);
@@ -475,6 +494,11 @@ const MAX_PROBLEMS_LISTED: usize = 20;
 
 /// One indexing run's state.
 struct Run<'a> {
+    /// Ids known to repeat (from the last run), and their latest records.
+    held_ids: BTreeSet<String>,
+    held: BTreeMap<String, (Document, usize)>,
+    /// Ids met more than once in this run.
+    duplicates_found: BTreeSet<String>,
     writer: UnitWriter<'a>,
     splitter: Splitter,
     fingerprint: String,
@@ -483,18 +507,45 @@ struct Run<'a> {
     /// Ids met in this run.
     seen: HashSet<String>,
     report: IndexReport,
-    info: &'a IndexInfo,
+    info: IndexInfo,
     commit_every: usize,
     since_commit: usize,
     last_commit: Instant,
 }
 
 impl Run<'_> {
+    /// Takes one record of a collection: held back when its id repeats.
+    fn take(&mut self, document: Document) -> Result<()> {
+        if self.held_ids.contains(&document.id) {
+            let entry = self
+                .held
+                .entry(document.id.clone())
+                .or_insert_with(|| (document.clone(), 0));
+            *entry = (document, entry.1 + 1);
+            return Ok(());
+        }
+        self.put(&document)
+    }
+
+    /// Writes the last record of each held-back id.
+    fn write_held(&mut self) -> Result<()> {
+        let held = std::mem::take(&mut self.held);
+        for (id, (document, times)) in held {
+            if times > 1 {
+                self.report.duplicates += times - 1;
+                self.duplicates_found.insert(id);
+            }
+            self.put(&document)?;
+        }
+        Ok(())
+    }
+
     fn put(&mut self, document: &Document) -> Result<()> {
         let hash = document.content_hash(&self.fingerprint);
         let duplicate = !self.seen.insert(document.id.clone());
         if duplicate {
             self.report.duplicates += 1;
+            self.duplicates_found.insert(document.id.clone());
         }
         let old = self.existing.get(&document.id);
         if !duplicate && old == Some(&hash) {
@@ -516,7 +567,7 @@ impl Run<'_> {
         if self.since_commit >= self.commit_every
             || (self.commit_every != usize::MAX && self.last_commit.elapsed() > COMMIT_INTERVAL)
         {
-            self.writer.commit(self.info)?;
+            self.writer.commit(&self.info)?;
             self.report.commits += 1;
             self.since_commit = 0;
             self.last_commit = Instant::now();
@@ -549,7 +600,7 @@ impl Run<'_> {
         for record in rx {
             match record {
                 Ok(document) => {
-                    if let Err(e) = self.put(&document) {
+                    if let Err(e) = self.take(document) {
                         outcome = Err(e);
                         break;
                     }

@@ -236,7 +236,7 @@ fn a_killed_import_keeps_its_last_commit_and_the_next_run_completes_it() {
     let f = facets(&config, &idx);
     let units = f["total_units"].as_u64().unwrap();
     assert!(
-        units >= seen && units % 3 == 0,
+        units >= seen && units.is_multiple_of(3),
         "{units} units after the kill"
     );
     assert!(units < 3 * n as u64, "the import should not have finished");
