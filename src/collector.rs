@@ -39,6 +39,8 @@ pub struct ResolvedFilters {
 pub struct FacetValues {
     pub generation: u64,
     pub values: HashMap<FacetField, Vec<String>>,
+    /// The comparison key of every value (`names::key`), same order.
+    pub keys: HashMap<FacetField, Vec<String>>,
     segments: HashMap<SegmentId, SegmentMaps>,
 }
 
@@ -95,9 +97,14 @@ impl FacetValues {
                 .or_default()
                 .insert(field, Arc::new(map));
         }
+        let keys = values
+            .iter()
+            .map(|(f, v)| (*f, v.iter().map(|name| crate::names::key(name)).collect()))
+            .collect();
         Ok(FacetValues {
             generation: searcher.generation().generation_id(),
             values,
+            keys,
             segments,
         })
     }

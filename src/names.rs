@@ -51,28 +51,50 @@ impl AuthorAliases {
     /// alias (by key), or a part of a name made of whole words — a surname
     /// alone ("grinberg") selects every author it names. Empty when none.
     pub fn select<'a>(&self, known: &'a [String], wanted: &str) -> Vec<&'a str> {
+        let keys: Vec<String> = known.iter().map(|k| key(k)).collect();
+        self.select_keyed(known, &keys, wanted)
+    }
+
+    /// As [`select`](Self::select), with the keys of `known` computed
+    /// beforehand (a corpus has thousands of authors; keys cost an
+    /// analyzer run each).
+    pub fn select_keyed<'a>(
+        &self,
+        known: &'a [String],
+        known_keys: &[String],
+        wanted: &str,
+    ) -> Vec<&'a str> {
         let want = key(wanted);
         if want.is_empty() {
             return Vec::new();
         }
+        let aliases_of = |name: &String| -> Vec<String> {
+            self.canonical
+                .get(name)
+                .into_iter()
+                .flatten()
+                .map(|a| key(a))
+                .collect()
+        };
         let exact: Vec<&str> = known
             .iter()
-            .filter(|k| self.keys_of(k).any(|alias| alias == want))
-            .map(String::as_str)
+            .zip(known_keys)
+            .filter(|(k, own)| **own == want || aliases_of(k).contains(&want))
+            .map(|(k, _)| k.as_str())
             .collect();
         if !exact.is_empty() {
             return exact;
         }
         let want_words: Vec<&str> = want.split(' ').collect();
+        let has_run = |alias: &str| {
+            let words: Vec<&str> = alias.split(' ').collect();
+            contains_run(&words, &want_words)
+        };
         known
             .iter()
-            .filter(|k| {
-                self.keys_of(k).any(|alias| {
-                    let words: Vec<&str> = alias.split(' ').collect();
-                    contains_run(&words, &want_words)
-                })
-            })
-            .map(String::as_str)
+            .zip(known_keys)
+            .filter(|(k, own)| has_run(own) || aliases_of(k).iter().any(|a| has_run(a)))
+            .map(|(k, _)| k.as_str())
             .collect()
     }
 

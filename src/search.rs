@@ -494,10 +494,12 @@ impl Searcher {
             return resolve_kinds(&[wanted.to_string()]).map_err(|e| e.to_string());
         }
         let mut known: Vec<String> = catalog.values.get(&field).cloned().unwrap_or_default();
+        let mut keys: Vec<String> = catalog.keys.get(&field).cloned().unwrap_or_default();
         if field == FacetField::Stance {
             for (s, _) in &self.info().stances {
                 if !known.contains(s) {
                     known.push(s.clone());
+                    keys.push(crate::names::key(s));
                 }
             }
         }
@@ -507,7 +509,7 @@ impl Searcher {
         } else {
             &no_aliases
         };
-        let selected = aliases.select(&known, wanted);
+        let selected = aliases.select_keyed(&known, &keys, wanted);
         if selected.is_empty() {
             let closest = aliases.closest(&known, wanted, 3);
             let hint = if closest.is_empty() {
