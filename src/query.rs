@@ -477,6 +477,17 @@ struct Compiler<'a, 'c> {
 
 type Q = Box<dyn Query>;
 
+/// The terms of a dictionary expansion (a failure to read the dictionary
+/// is reported against the whole query).
+fn terms_only(found: crate::Result<Vec<(String, u64)>>) -> Result<Vec<String>, ParseError> {
+    found
+        .map(|v| v.into_iter().map(|(t, _)| t).collect())
+        .map_err(|e| ParseError {
+            column: 1,
+            message: e.to_string(),
+        })
+}
+
 fn term_query(field: Field, term: &str) -> Q {
     Box::new(TermQuery::new(
         Term::from_field_text(field, term),
@@ -716,15 +727,7 @@ impl Compiler<'_, '_> {
             return Ok(None);
         };
         let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
-        let mut found: Vec<String> = lex
-            .with_prefix(last, MAX_EXPANSIONS)
-            .map_err(|e| ParseError {
-                column: 1,
-                message: e.to_string(),
-            })?
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect();
+        let mut found = terms_only(lex.with_prefix(last, MAX_EXPANSIONS))?;
         let chars: Vec<char> = last.chars().collect();
         for keep in chars.len().saturating_sub(3).max(4)..chars.len() {
             let stem: String = chars[..keep].iter().collect();
@@ -751,15 +754,7 @@ impl Compiler<'_, '_> {
         let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
         let mut parts = Vec::new();
         for w in words {
-            let near: Vec<String> = lex
-                .within(&w, distance, MAX_EXPANSIONS)
-                .map_err(|e| ParseError {
-                    column: 1,
-                    message: e.to_string(),
-                })?
-                .into_iter()
-                .map(|(t, _)| t)
-                .collect();
+            let near = terms_only(lex.within(&w, distance, MAX_EXPANSIONS))?;
             parts.push(self.expanded(near, scope));
         }
         Ok(all_of(parts))

@@ -352,20 +352,8 @@ impl Searcher {
         let suggestions =
             suggest::suggestions(&searcher, self.fields(), &request.query, &compiled.missing);
         let highlighter = Highlighter::new(analysis::text_analyzer(), compiled.highlight);
-        let hits = gathered
-            .top
-            .iter()
-            .skip(request.offset)
-            .map(|&(score, addr)| {
-                let unit = self.unit_at(&searcher, addr)?;
-                let snippet = highlighter.snippet(&unit.text);
-                Ok(Hit {
-                    unit,
-                    score,
-                    snippet,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let page = gathered.top.get(request.offset..).unwrap_or_default();
+        let hits = self.hits(&searcher, page, &highlighter)?;
         Ok(SearchResponse {
             query: request.query.clone(),
             total_hits: gathered.total,
@@ -411,6 +399,27 @@ impl Searcher {
         filters: &Filters,
     ) -> Result<ResolvedFilters> {
         self.resolve_filters(searcher, filters, false)
+    }
+
+    /// Hits for ranked addresses: each unit read, its snippet marked.
+    pub fn hits(
+        &self,
+        searcher: &tantivy::Searcher,
+        ranked: &[(f32, DocAddress)],
+        highlighter: &Highlighter,
+    ) -> Result<Vec<Hit>> {
+        ranked
+            .iter()
+            .map(|&(score, addr)| {
+                let unit = self.unit_at(searcher, addr)?;
+                let snippet = highlighter.snippet(&unit.text);
+                Ok(Hit {
+                    unit,
+                    score,
+                    snippet,
+                })
+            })
+            .collect()
     }
 
     /// Reads one unit's stored fields.

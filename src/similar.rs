@@ -90,19 +90,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
         analysis::text_analyzer(),
         words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>(),
     );
-    let hits = gathered
-        .top
-        .iter()
-        .map(|&(score, addr)| {
-            let unit = searcher.unit_at(&reader, addr)?;
-            let snippet = highlighter.snippet(&unit.text);
-            Ok(Hit {
-                unit,
-                score,
-                snippet,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let hits = searcher.hits(&reader, &gathered.top, &highlighter)?;
     Ok(SimilarResponse {
         id: id.to_string(),
         unit,

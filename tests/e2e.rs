@@ -6,44 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use common::*;
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(config: &Path, index: &Path) -> Server {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nutgraf"))
-        .arg("--config")
-        .arg(config)
-        .arg("--index")
-        .arg(index)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        if let Some(i) = line.find("http://") {
-            break line[i..].split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server(child, url)
-}
 
 /// Node, Chromium and playwright-core, or why not.
 fn browser() -> Result<PathBuf, String> {
@@ -82,7 +48,7 @@ fn node(script: &str, server: &Server, chromium: &Path) {
     let out = Command::new("node")
         .arg(root().join("tests/e2e").join(script))
         .current_dir(root())
-        .env("NUTGRAF_URL", &server.1)
+        .env("NUTGRAF_URL", &server.url)
         .env("CHROMIUM", chromium)
         .env("SCREENSHOT_DIR", root().join("target/e2e"))
         .output()
@@ -102,7 +68,7 @@ fn a_journalist_searches_filters_expands_and_pages() {
     let Some(chromium) = browser_or_skip() else {
         return;
     };
-    let server = start(&default_config(), seed_index());
+    let server = start(&default_config(), seed_index(), Some("127.0.0.1:0"));
     node("page.test.mjs", &server, &chromium);
     assert!(root().join("target/e2e/results.png").is_file());
 }
@@ -142,6 +108,6 @@ url = "https://example.org/\"><script>window.__xss=1</script>"
         .unwrap()
         .status
         .success());
-    let server = start(&config, &index);
+    let server = start(&config, &index, Some("127.0.0.1:0"));
     node("hostile.test.mjs", &server, &chromium);
 }

@@ -2,8 +2,9 @@
 //! on the real seeds, each test with its own index folder.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command as StdCommand, Output, Stdio};
 use std::sync::OnceLock;
 
 use assert_cmd::Command;
@@ -90,4 +91,50 @@ pub fn project_copy() -> tempfile::TempDir {
         }
     }
     dir
+}
+
+/// A running server, stopped when dropped.
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start(config: &Path, index: &Path, addr: Option<&str>) -> Server {
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("nutgraf"));
+    cmd.arg("--config").arg(config).arg("--index").arg(index);
+    cmd.arg("serve");
+    if let Some(a) = addr {
+        cmd.args(["--addr", a]);
+    }
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("nutgraf serve starts");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let line = lines
+            .next()
+            .expect("the server says where it listens")
+            .unwrap();
+        if let Some(i) = line.find("http://") {
+            break line[i..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, url }
 }
