@@ -1,9 +1,12 @@
 //! Indexing throughput with criterion: the five seed articles from
 //! scratch into a fresh index (split, analyse, write, commit), measured in
-//! bytes of article text per second, so the benchmark runs anywhere.
-//! The AllSides figures come from `nutgraf index` itself (see README).
+//! bytes of article text per second, so the benchmark runs anywhere; with
+//! `NUTGRAF_ALLSIDES=PATH` (the AllSides `articles.jsonl.gz`), also its
+//! first 2,000 articles through `index-config/allsides.toml`. The whole
+//! corpus is timed by `nutgraf index` itself (see README).
 //!
 //!     cargo bench --bench indexing
+//!     NUTGRAF_ALLSIDES=../shared/data/allsides/articles.jsonl.gz cargo bench --bench indexing
 
 use std::path::PathBuf;
 
@@ -35,6 +38,38 @@ fn indexing(c: &mut Criterion) {
         )
     });
     group.finish();
+
+    if let Some(data) = std::env::var_os("NUTGRAF_ALLSIDES") {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("allsides.toml");
+        let text = std::fs::read_to_string(root.join("index-config/allsides.toml"))
+            .unwrap()
+            .replace(
+                "authors_separator = \",\"",
+                "authors_separator = \",\"\nlimit = 2000",
+            );
+        std::fs::write(&config_path, text).unwrap();
+        let config = Config::load(&config_path).unwrap();
+        let opts = IndexOptions {
+            input: Some(PathBuf::from(data)),
+            ..IndexOptions::default()
+        };
+        let mut group = c.benchmark_group("index");
+        group.throughput(Throughput::Elements(2000));
+        group.sample_size(10);
+        group.bench_function("allsides 2,000 articles", |b| {
+            b.iter_batched(
+                || tempfile::tempdir().unwrap(),
+                |idx| {
+                    let report = update(&config, idx.path(), &opts, &Silent).unwrap();
+                    assert!(report.documents_added > 1900);
+                    idx
+                },
+                criterion::BatchSize::PerIteration,
+            )
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, indexing);

@@ -39,8 +39,10 @@ pub struct ResolvedFilters {
 pub struct FacetValues {
     pub generation: u64,
     pub values: HashMap<FacetField, Vec<String>>,
-    /// The comparison key of every value (`names::key`), same order.
-    pub keys: HashMap<FacetField, Vec<String>>,
+    /// The comparison key of every value (`names::key`), same order;
+    /// computed on first use (thousands of authors cost milliseconds,
+    /// which a one-shot search without a name filter should not pay).
+    keys: std::sync::OnceLock<HashMap<FacetField, Vec<String>>>,
     segments: HashMap<SegmentId, SegmentMaps>,
 }
 
@@ -48,65 +50,83 @@ pub struct FacetValues {
 type SegmentMaps = HashMap<FacetField, Arc<Vec<Vec<u32>>>>;
 
 impl FacetValues {
-    /// Reads the facet dictionaries of every segment.
+    /// Reads the facet dictionaries of every segment. Names are interned
+    /// as they stream by (a corpus repeats its author lists in every
+    /// segment), then sorted once.
     pub fn read(searcher: &tantivy::Searcher) -> tantivy::Result<FacetValues> {
-        // Per segment and field: each ordinal's value(s).
-        let mut raw: Vec<(SegmentId, FacetField, Vec<Vec<String>>)> = Vec::new();
-        let mut values: HashMap<FacetField, Vec<String>> = HashMap::new();
+        let mut interned: HashMap<FacetField, HashMap<String, u32>> = HashMap::new();
+        // Per segment and field: each ordinal's interned names.
+        let mut raw: Vec<(SegmentId, FacetField, Vec<Vec<u32>>)> = Vec::new();
         for segment in searcher.segment_readers() {
             for field in FacetField::ALL {
                 let Some(column) = segment.fast_fields().str(field.value_field_name())? else {
                     continue;
                 };
+                let names = interned.entry(field).or_default();
                 let mut by_ord = Vec::with_capacity(column.num_terms());
                 let mut stream = column.dictionary().stream()?;
                 while stream.advance() {
-                    let value = String::from_utf8_lossy(stream.key());
-                    let names: Vec<String> = value
+                    let value = std::str::from_utf8(stream.key()).unwrap_or_default();
+                    let ids: Vec<u32> = value
                         .split(AUTHOR_SEPARATOR)
                         .filter(|n| !n.is_empty())
-                        .map(str::to_string)
+                        .map(|n| match names.get(n) {
+                            Some(&id) => id,
+                            None => {
+                                let id = names.len() as u32;
+                                names.insert(n.to_string(), id);
+                                id
+                            }
+                        })
                         .collect();
-                    values
-                        .entry(field)
-                        .or_default()
-                        .extend(names.iter().cloned());
-                    by_ord.push(names);
+                    by_ord.push(ids);
                 }
                 raw.push((segment.segment_id(), field, by_ord));
             }
         }
-        for v in values.values_mut() {
-            v.sort();
-            v.dedup();
+        // Sort each field's values; renumber the interned ids to match.
+        let mut values: HashMap<FacetField, Vec<String>> = HashMap::new();
+        let mut renumber: HashMap<FacetField, Vec<u32>> = HashMap::new();
+        for (field, names) in interned {
+            let mut sorted: Vec<(String, u32)> = names.into_iter().collect();
+            sorted.sort_unstable();
+            let mut new_id = vec![0u32; sorted.len()];
+            for (position, (_, old)) in sorted.iter().enumerate() {
+                new_id[*old as usize] = position as u32;
+            }
+            values.insert(field, sorted.into_iter().map(|(name, _)| name).collect());
+            renumber.insert(field, new_id);
         }
         let mut segments: HashMap<SegmentId, SegmentMaps> = HashMap::new();
-        for (segment, field, by_ord) in raw {
-            let all = &values[&field];
-            let map = by_ord
-                .into_iter()
-                .map(|names| {
-                    names
-                        .iter()
-                        .filter_map(|n| all.binary_search(n).ok().map(|i| i as u32))
-                        .collect()
-                })
-                .collect();
+        for (segment, field, mut by_ord) in raw {
+            let new_id = &renumber[&field];
+            for ids in &mut by_ord {
+                for id in ids.iter_mut() {
+                    *id = new_id[*id as usize];
+                }
+            }
             segments
                 .entry(segment)
                 .or_default()
-                .insert(field, Arc::new(map));
+                .insert(field, Arc::new(by_ord));
         }
-        let keys = values
-            .iter()
-            .map(|(f, v)| (*f, v.iter().map(|name| crate::names::key(name)).collect()))
-            .collect();
         Ok(FacetValues {
             generation: searcher.generation().generation_id(),
             values,
-            keys,
+            keys: std::sync::OnceLock::new(),
             segments,
         })
+    }
+
+    /// The comparison keys of a field's values.
+    pub fn keys(&self, field: FacetField) -> &[String] {
+        let all = self.keys.get_or_init(|| {
+            self.values
+                .iter()
+                .map(|(f, v)| (*f, v.iter().map(|name| crate::names::key(name)).collect()))
+                .collect()
+        });
+        all.get(&field).map_or(&[], Vec::as_slice)
     }
 
     fn index_of(&self, field: FacetField, value: &str) -> Option<u32> {

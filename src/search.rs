@@ -503,7 +503,7 @@ impl Searcher {
             return resolve_kinds(&[wanted.to_string()]).map_err(|e| e.to_string());
         }
         let mut known: Vec<String> = catalog.values.get(&field).cloned().unwrap_or_default();
-        let mut keys: Vec<String> = catalog.keys.get(&field).cloned().unwrap_or_default();
+        let mut keys: Vec<String> = catalog.keys(field).to_vec();
         if field == FacetField::Stance {
             for (s, _) in &self.info().stances {
                 if !known.contains(s) {
