@@ -46,8 +46,21 @@ pub struct FacetValues {
     segments: HashMap<SegmentId, SegmentMaps>,
 }
 
-/// Per facet field, each column ordinal's indices into the field's values.
-type SegmentMaps = HashMap<FacetField, Arc<Vec<Vec<u32>>>>;
+/// Per column ordinal, the indices of its names.
+type OrdinalNames = Vec<Vec<u32>>;
+
+/// Per facet field, the segment's column of it, opened once per
+/// generation (opening a column per search cost more than counting a
+/// narrow query's hits).
+type SegmentMaps = HashMap<FacetField, SegmentColumn>;
+
+#[derive(Debug, Clone)]
+struct SegmentColumn {
+    /// Each unit's term ordinals.
+    ords: Column<u64>,
+    /// Each ordinal's indices into the field's values.
+    map: Arc<OrdinalNames>,
+}
 
 impl FacetValues {
     /// Reads the facet dictionaries of every segment. Names are interned
@@ -56,7 +69,7 @@ impl FacetValues {
     pub fn read(searcher: &tantivy::Searcher) -> tantivy::Result<FacetValues> {
         let mut interned: HashMap<FacetField, HashMap<String, u32>> = HashMap::new();
         // Per segment and field: each ordinal's interned names.
-        let mut raw: Vec<(SegmentId, FacetField, Vec<Vec<u32>>)> = Vec::new();
+        let mut raw: Vec<(SegmentId, FacetField, Column<u64>, OrdinalNames)> = Vec::new();
         for segment in searcher.segment_readers() {
             for field in FacetField::ALL {
                 let Some(column) = segment.fast_fields().str(field.value_field_name())? else {
@@ -81,7 +94,7 @@ impl FacetValues {
                         .collect();
                     by_ord.push(ids);
                 }
-                raw.push((segment.segment_id(), field, by_ord));
+                raw.push((segment.segment_id(), field, column.ords().clone(), by_ord));
             }
         }
         // Sort each field's values; renumber the interned ids to match.
@@ -98,17 +111,20 @@ impl FacetValues {
             renumber.insert(field, new_id);
         }
         let mut segments: HashMap<SegmentId, SegmentMaps> = HashMap::new();
-        for (segment, field, mut by_ord) in raw {
+        for (segment, field, ords, mut by_ord) in raw {
             let new_id = &renumber[&field];
             for ids in &mut by_ord {
                 for id in ids.iter_mut() {
                     *id = new_id[*id as usize];
                 }
             }
-            segments
-                .entry(segment)
-                .or_default()
-                .insert(field, Arc::new(by_ord));
+            segments.entry(segment).or_default().insert(
+                field,
+                SegmentColumn {
+                    ords,
+                    map: Arc::new(by_ord),
+                },
+            );
         }
         Ok(FacetValues {
             generation: searcher.generation().generation_id(),
@@ -144,7 +160,8 @@ pub struct Gathered {
     /// Best first; at most `offset + limit`.
     pub top: Vec<(Score, DocAddress)>,
     pub total: u64,
-    pub facets: HashMap<FacetField, HashMap<String, u64>>,
+    /// Per facet, the values counted (unordered).
+    pub facets: HashMap<FacetField, Vec<(String, u64)>>,
 }
 
 pub struct UnitCollector {
@@ -178,16 +195,25 @@ struct FacetColumn {
     field: FacetField,
     /// Ordinal -> indices into the generation's values of the field.
     map: Arc<Vec<Vec<u32>>>,
-    /// How many values the field has in the generation.
-    values: usize,
     /// The column's term ordinals, and whether a unit has at most one
     /// (then `first` is a direct read; authors may be several).
     ords: Column<u64>,
     single: bool,
     /// Indexed by term ordinal: allowed by the filter. None: no filter.
     allowed: Option<Vec<bool>>,
-    counts: Vec<u64>,
+    /// Counts by term ordinal, in `lanes` interleaved copies.
+    counts: Vec<u32>,
+    lanes: usize,
 }
+
+/// A facet of few values (kind, stance) is counted in this many
+/// interleaved copies of its counters, summed at harvest: a block is
+/// mostly one kind and one stance, and adding to the same counter unit
+/// after unit waits on the previous add each time. Facets of many values
+/// (authors) spread their adds already and keep one copy, which keeps
+/// harvest cheap.
+const LANES: usize = 4;
+const FEW_VALUES: usize = 64;
 
 pub struct UnitSegmentCollector {
     segment: SegmentOrdinal,
@@ -206,6 +232,8 @@ pub struct UnitSegmentCollector {
     scores: Vec<Score>,
     /// Per facet, the block's first ordinals (single-valued facets).
     firsts: Vec<Vec<Option<u64>>>,
+    /// Per waiting match, its verdict (see [`PASSES`]).
+    verdicts: Vec<u8>,
 }
 
 /// Matches judged together.
@@ -234,11 +262,7 @@ impl Collector for UnitCollector {
             if !self.count_facets && wanted.is_none() {
                 continue;
             }
-            let Some(column) = ff.str(field.value_field_name())? else {
-                missing += usize::from(wanted.is_some());
-                continue;
-            };
-            let Some(map) = self
+            let Some(SegmentColumn { ords, map }) = self
                 .values
                 .segments
                 .get(&reader.segment_id())
@@ -258,21 +282,21 @@ impl Collector for UnitCollector {
                     .map(|names| names.iter().any(|n| wanted.contains(n)))
                     .collect()
             });
+            let lanes = if map.len() <= FEW_VALUES { LANES } else { 1 };
             let counts = if self.count_facets {
-                vec![0; column.num_terms()]
+                vec![0; map.len() * lanes]
             } else {
                 Vec::new()
             };
-            let ords = column.ords().clone();
             let single = !matches!(ords.get_cardinality(), Cardinality::Multivalued);
             facets.push(FacetColumn {
                 field,
-                values: self.values.values.get(&field).map_or(0, Vec::len),
                 ords,
                 single,
                 map,
                 allowed,
                 counts,
+                lanes,
             });
         }
         let dates = if self.filters.since.is_some() || self.filters.until.is_some() {
@@ -297,6 +321,7 @@ impl Collector for UnitCollector {
             docs: Vec::with_capacity(BLOCK),
             scores: Vec::with_capacity(BLOCK),
             firsts: vec![vec![None; BLOCK]; FacetField::ALL.len()],
+            verdicts: Vec::with_capacity(BLOCK),
         })
     }
 
@@ -314,9 +339,9 @@ impl Collector for UnitCollector {
             for (field, counts) in f.facets {
                 let into = by_value
                     .entry(field)
-                    .or_insert_with(|| vec![0; counts.len()]);
-                for (sum, n) in into.iter_mut().zip(counts) {
-                    *sum += n;
+                    .or_insert_with(|| vec![0; self.values.values.get(&field).map_or(0, Vec::len)]);
+                for (v, n) in counts {
+                    into[v as usize] += n;
                 }
             }
         }
@@ -343,7 +368,8 @@ impl Collector for UnitCollector {
 pub struct SegmentFruit {
     top: Vec<(Score, DocAddress)>,
     total: u64,
-    facets: Vec<(FacetField, Vec<u64>)>,
+    /// Per facet, (value index, count) for the values counted.
+    facets: Vec<(FacetField, Vec<(u32, u64)>)>,
 }
 
 impl SegmentCollector for UnitSegmentCollector {
@@ -362,13 +388,13 @@ impl SegmentCollector for UnitSegmentCollector {
         let mut facets = Vec::new();
         if self.count_facets {
             for facet in &self.facets {
-                // Counts by the generation's value index.
-                let mut by_value = vec![0u64; facet.values];
-                for (ord, &n) in facet.counts.iter().enumerate() {
+                // Counts by the generation's value index: only the values
+                // counted, as a narrow query counts few of them.
+                let mut by_value: Vec<(u32, u64)> = Vec::new();
+                for (ord, lanes) in facet.counts.chunks_exact(facet.lanes).enumerate() {
+                    let n: u64 = lanes.iter().map(|&c| u64::from(c)).sum();
                     if n > 0 {
-                        for &v in &facet.map[ord] {
-                            by_value[v as usize] += n;
-                        }
+                        by_value.extend(facet.map[ord].iter().map(|&v| (v, n)));
                     }
                 }
                 facets.push((facet.field, by_value));
@@ -387,8 +413,10 @@ impl SegmentCollector for UnitSegmentCollector {
 }
 
 impl UnitSegmentCollector {
-    /// Judges the waiting matches: column values read for the whole block,
-    /// then each unit filtered, counted and ranked.
+    /// Judges the waiting matches a facet at a time, not a unit at a time:
+    /// column values read for the whole block, then one tight loop per
+    /// filter and per counted facet (a broad query judges most units of
+    /// the index, so these loops are its cost).
     fn judge_block(&mut self) {
         let n = self.docs.len();
         if n == 0 {
@@ -399,67 +427,91 @@ impl UnitSegmentCollector {
                 facet.ords.first_vals(&self.docs, &mut self.firsts[i][..n]);
             }
         }
-        for k in 0..n {
-            self.judge(k);
-        }
-        self.docs.clear();
-        self.scores.clear();
-    }
-
-    fn judge(&mut self, k: usize) {
-        let doc = self.docs[k];
-        let score = self.scores[k];
+        let mut verdicts = std::mem::take(&mut self.verdicts);
+        verdicts.clear();
+        verdicts.resize(
+            n,
+            match self.missing {
+                0 => PASSES,
+                1 => FAILS_ABSENT,
+                _ => EXCLUDED,
+            },
+        );
         if let Some((from, to, since, until)) = &self.dates {
-            match (from.first(doc), to.first(doc)) {
-                (Some(f), Some(t)) if t >= *since && f <= *until => {}
-                _ => return,
+            for (verdict, &doc) in verdicts.iter_mut().zip(&self.docs) {
+                match (from.first(doc), to.first(doc)) {
+                    (Some(f), Some(t)) if t >= *since && f <= *until => {}
+                    _ => *verdict = EXCLUDED,
+                }
             }
         }
-        if self.missing > 1 {
-            return;
-        }
-        // Which facet filter the unit fails: none, exactly one (`usize::MAX`
-        // for a facet the segment lacks), or more (then it is not counted).
-        let mut failing = (self.missing == 1).then_some(usize::MAX);
         for (i, facet) in self.facets.iter().enumerate() {
-            if let Some(allowed) = &facet.allowed {
-                let is_allowed = |o: u64| allowed.get(o as usize).copied().unwrap_or(false);
+            let Some(allowed) = &facet.allowed else {
+                continue;
+            };
+            let is_allowed = |o: u64| allowed.get(o as usize).copied().unwrap_or(false);
+            for (k, verdict) in verdicts.iter_mut().enumerate() {
+                if *verdict == EXCLUDED {
+                    continue;
+                }
                 let ok = if facet.single {
                     self.firsts[i][k].is_some_and(is_allowed)
                 } else {
-                    facet.ords.values_for_doc(doc).any(is_allowed)
+                    facet.ords.values_for_doc(self.docs[k]).any(is_allowed)
                 };
                 if !ok {
-                    if failing.is_some() {
-                        return;
-                    }
-                    failing = Some(i);
+                    *verdict = if *verdict == PASSES {
+                        fails_only(i)
+                    } else {
+                        EXCLUDED
+                    };
                 }
             }
         }
         if self.count_facets {
+            // A unit counts in every facet if it passes, and in the one
+            // facet whose filter alone it fails.
             for (i, facet) in self.facets.iter_mut().enumerate() {
-                if failing.is_none() || failing == Some(i) {
-                    if facet.single {
-                        if let Some(o) = self.firsts[i][k] {
-                            facet.counts[o as usize] += 1;
+                let own = fails_only(i);
+                let counted = |k: usize| verdicts[k] == PASSES || verdicts[k] == own;
+                let lanes = facet.lanes;
+                if facet.single {
+                    for (k, first) in self.firsts[i][..n].iter().enumerate() {
+                        if let Some(o) = first {
+                            if counted(k) {
+                                facet.counts[*o as usize * lanes + k % lanes] += 1;
+                            }
                         }
-                    } else {
-                        for o in facet.ords.values_for_doc(doc) {
-                            facet.counts[o as usize] += 1;
+                    }
+                } else {
+                    for k in (0..n).filter(|&k| counted(k)) {
+                        for o in facet.ords.values_for_doc(self.docs[k]) {
+                            facet.counts[o as usize * lanes + k % lanes] += 1;
                         }
                     }
                 }
             }
         }
-        if failing.is_some() {
-            return;
+        for (k, &verdict) in verdicts.iter().enumerate() {
+            if verdict != PASSES {
+                continue;
+            }
+            self.total += 1;
+            let address = DocAddress::new(self.segment, self.docs[k]);
+            self.offer(Ranked(self.scores[k], address));
         }
-        self.total += 1;
+        self.verdicts = verdicts;
+        self.docs.clear();
+        self.scores.clear();
+    }
+}
+
+impl UnitSegmentCollector {
+    /// Keeps a passing unit if it is among the best so far.
+    fn offer(&mut self, ranked: Ranked) {
         if self.keep == 0 {
             return;
         }
-        let ranked = Ranked(score, DocAddress::new(self.segment, doc));
         if self.heap.len() < self.keep {
             self.heap.push(Reverse(ranked));
         } else if let Some(Reverse(worst)) = self.heap.peek() {
@@ -469,4 +521,15 @@ impl UnitSegmentCollector {
             }
         }
     }
+}
+
+/// A unit's verdict in a block: it passes every filter, fails only the
+/// filter of facet `i` (`fails_only(i)`), fails only a filter on a facet
+/// its segment lacks, or fails more (excluded: counted nowhere).
+const PASSES: u8 = 0;
+const FAILS_ABSENT: u8 = 254;
+const EXCLUDED: u8 = 255;
+
+fn fails_only(facet: usize) -> u8 {
+    facet as u8 + 1
 }

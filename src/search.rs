@@ -19,7 +19,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 use crate::analysis;
-use crate::collector::{FacetValues, ResolvedFilters, UnitCollector};
+use crate::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
 use crate::config::{date_span, normalise_date};
 use crate::error::{Error, Result};
 use crate::index::{stored_str, stored_strs, stored_u64, IndexInfo, UnitIndex};
@@ -131,9 +131,9 @@ impl Serialize for FacetCounts {
 }
 
 impl FacetCounts {
-    fn from_map(map: HashMap<String, u64>) -> FacetCounts {
-        let mut v: Vec<(String, u64)> = map.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    /// Most frequent first, then by value.
+    fn sorted(mut v: Vec<(String, u64)>) -> FacetCounts {
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         FacetCounts(v)
     }
 
@@ -153,8 +153,8 @@ pub struct Facets {
 }
 
 impl Facets {
-    pub(crate) fn from_gathered(mut m: HashMap<FacetField, HashMap<String, u64>>) -> Facets {
-        let mut take = |f| FacetCounts::from_map(m.remove(&f).unwrap_or_default());
+    pub(crate) fn from_gathered(mut m: HashMap<FacetField, Vec<(String, u64)>>) -> Facets {
+        let mut take = |f| FacetCounts::sorted(m.remove(&f).unwrap_or_default());
         Facets {
             author: take(FacetField::Author),
             outlet: take(FacetField::Outlet),
@@ -334,15 +334,11 @@ impl Searcher {
             count_facets: true,
         };
         let mut compiled = self.compile(&searcher, &request.query, node.as_ref(), true)?;
-        let mut gathered = searcher
-            .search(&*compiled.query, &collector)
-            .map_err(|e| self.err(e))?;
+        let mut gathered = self.gather(&searcher, &*compiled.query, &collector)?;
         let mut relaxed = false;
         if gathered.total == 0 && node.as_ref().is_some_and(Node::relaxable) {
             let loose = self.compile(&searcher, &request.query, node.as_ref(), false)?;
-            let again = searcher
-                .search(&*loose.query, &collector)
-                .map_err(|e| self.err(e))?;
+            let again = self.gather(&searcher, &*loose.query, &collector)?;
             if again.total > 0 {
                 relaxed = true;
                 gathered = again;
@@ -399,6 +395,16 @@ impl Searcher {
         filters: &Filters,
     ) -> Result<ResolvedFilters> {
         self.resolve_filters(searcher, filters, false)
+    }
+
+    /// Runs a query through the unit collector.
+    pub(crate) fn gather(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        collector: &UnitCollector,
+    ) -> Result<Gathered> {
+        searcher.search(query, collector).map_err(|e| self.err(e))
     }
 
     /// Hits for ranked addresses: each unit read, its snippet marked.
@@ -585,9 +591,7 @@ impl Searcher {
             keep: 100_000,
             count_facets: false,
         };
-        let found = searcher
-            .search(&query, &collector)
-            .map_err(|e| self.err(e))?;
+        let found = self.gather(&searcher, &query, &collector)?;
         let mut units = found
             .top
             .iter()
@@ -606,9 +610,7 @@ impl Searcher {
             keep: 0,
             count_facets: true,
         };
-        let g = searcher
-            .search(&AllQuery, &collector)
-            .map_err(|e| self.err(e))?;
+        let g = self.gather(&searcher, &AllQuery, &collector)?;
         Ok(FacetsResponse {
             total_units: g.total,
             facets: Facets::from_gathered(g.facets),

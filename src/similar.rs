@@ -18,7 +18,7 @@ use tantivy::Term;
 
 use crate::analysis;
 use crate::collector::UnitCollector;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::search::{Facets, Filters, Hit, Searcher, UnitView};
 use crate::snippet::Highlighter;
 
@@ -82,9 +82,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
     let gathered = if words.is_empty() {
         Default::default()
     } else {
-        reader
-            .search(&query, &collector)
-            .map_err(|e| Error::tantivy(&searcher.index.dir, e))?
+        searcher.gather(&reader, &query, &collector)?
     };
     let highlighter = Highlighter::new(
         analysis::text_analyzer(),
