@@ -55,3 +55,33 @@ impl Document {
         h.finalize().to_hex()[..32].to_string()
     }
 }
+
+/// What every unit of a document shares, as the index stores it once per
+/// document (on its first unit) and a search shows it with every hit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentRecord {
+    pub title: String,
+    pub authors: Vec<String>,
+    pub outlet: String,
+    pub genre: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// How many units the document has.
+    pub paragraphs: u32,
+}
+
+impl DocumentRecord {
+    pub fn new(document: &Document, paragraphs: u32) -> DocumentRecord {
+        DocumentRecord {
+            title: document.title.clone(),
+            authors: document.authors.clone(),
+            outlet: document.outlet.clone(),
+            genre: document.genre.clone(),
+            published: document.published.clone(),
+            url: document.url.clone(),
+            paragraphs,
+        }
+    }
+}

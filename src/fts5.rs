@@ -8,11 +8,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{params_from_iter, Connection};
-use tantivy::TantivyDocument;
+use tantivy::DocAddress;
 
 use crate::bench::{BenchQuery, Engine};
 use crate::error::{Error, Result};
-use crate::index::{stored_str, stored_strs};
 use crate::query::{self, Node, Scope, Sign};
 use crate::schema::FacetField;
 use crate::search::Searcher;
@@ -42,8 +41,8 @@ impl Fts5 {
                tokenize = 'porter unicode61 remove_diacritics 2');",
         )
         .map_err(sql)?;
-        let fields = searcher.fields().clone();
         let reader = searcher.tantivy_searcher();
+        let mut units = searcher.unit_reader(&reader);
         let tx = conn.transaction().map_err(sql)?;
         let mut count = 0;
         {
@@ -51,28 +50,18 @@ impl Fts5 {
                 .prepare("INSERT INTO units VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
                 .map_err(sql)?;
             for (ord, segment) in reader.segment_readers().iter().enumerate() {
-                let store = segment
-                    .get_store_reader(64)
-                    .map_err(|e| Error::Input(e.to_string()))?;
-                for doc_id in segment.doc_ids_alive() {
-                    let _ = ord;
-                    let doc: TantivyDocument =
-                        store.get(doc_id).map_err(|e| Error::Input(e.to_string()))?;
-                    let s = |f| stored_str(&doc, f).unwrap_or_default().to_string();
+                for doc in segment.doc_ids_alive() {
+                    let unit = units.read(DocAddress::new(ord as u32, doc))?;
                     insert
                         .execute(rusqlite::params![
-                            s(fields.text),
-                            s(fields.title),
-                            s(fields.outlet_value),
-                            s(fields.stance),
-                            s(fields.genre_value),
-                            s(fields.kind),
-                            stored_strs(&doc, fields.author_value).join("\u{1f}"),
-                            crate::unit::unit_id(
-                                &s(fields.doc_id),
-                                crate::index::stored_u64(&doc, fields.paragraph).unwrap_or(0)
-                                    as u32
-                            ),
+                            unit.text,
+                            unit.title,
+                            unit.outlet,
+                            unit.stance,
+                            unit.genre,
+                            unit.kind,
+                            unit.authors.join("\u{1f}"),
+                            unit.id,
                         ])
                         .map_err(sql)?;
                     count += 1;

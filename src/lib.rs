@@ -4,7 +4,8 @@
 //! split into paragraph [`unit`]s by [`split`], analysed by [`analysis`] and
 //! written to a tantivy index ([`schema`], [`index`]); [`search`] turns a
 //! query into ranked hits with [`snippet`]s and facet counts
-//! ([`collector`]), and [`render`] turns those into terminal text or JSON.
+//! ([`collector`]), read back from the index by [`stored`], and [`render`]
+//! turns those into terminal text or JSON.
 
 pub mod analysis;
 pub mod bench;
@@ -27,6 +28,7 @@ pub mod server;
 pub mod similar;
 pub mod snippet;
 pub mod split;
+pub mod stored;
 pub mod suggest;
 pub mod unit;
 

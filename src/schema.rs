@@ -7,6 +7,11 @@
 //! Nothing is indexed that no query reads: the unit id is derived from
 //! document id and paragraph, the content hash and dates are fast-only,
 //! and raw fields keep no field norms, which keeps the index small.
+//!
+//! Nothing is stored twice either: a unit stores its own text, document
+//! id, paragraph, kind and stance, and the first unit of a document
+//! (its head) also stores the document's record (title, authors, outlet,
+//! genre, date, address, paragraph count) once for all its units.
 
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
@@ -16,7 +21,7 @@ use crate::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Field names, as written in queries (`title:`, `author:`...) and in the
 /// index files.
@@ -24,7 +29,6 @@ pub mod name {
     pub const DOC_ID: &str = "doc_id";
     pub const DOC_HASH: &str = "doc_hash";
     pub const PARAGRAPH: &str = "paragraph";
-    pub const PARAGRAPHS_IN_DOC: &str = "paragraphs_in_doc";
     pub const TEXT: &str = "text";
     pub const TITLE: &str = "title";
     pub const STANCE: &str = "stance";
@@ -33,10 +37,9 @@ pub mod name {
     pub const AUTHOR_SET: &str = "author_set";
     pub const OUTLET_VALUE: &str = "outlet_value";
     pub const GENRE_VALUE: &str = "genre_value";
-    pub const PUBLISHED: &str = "published";
     pub const PUBLISHED_FROM: &str = "published_from";
     pub const PUBLISHED_TO: &str = "published_to";
-    pub const URL: &str = "url";
+    pub const DOCUMENT: &str = "document";
 }
 
 /// Handles to every field of the unit schema.
@@ -49,13 +52,13 @@ pub struct Fields {
     /// Content hash of the unit's document, for incremental indexing.
     pub doc_hash: Field,
     pub paragraph: Field,
-    pub paragraphs_in_doc: Field,
     pub text: Field,
     pub title: Field,
     /// Stance and kind are single-word labels: indexed folded, fast raw.
     pub stance: Field,
     pub kind: Field,
-    /// Facet values, raw.
+    /// Facet values, raw (indexed for the query language's scopes; the
+    /// values shown come from the document record).
     pub author_value: Field,
     /// A unit's authors as one value, joined by [`AUTHOR_SEPARATOR`]: a
     /// single-valued fast column counts far faster than a multi-valued
@@ -63,12 +66,11 @@ pub struct Fields {
     pub author_set: Field,
     pub outlet_value: Field,
     pub genre_value: Field,
-    /// Published date as written ("2025-03"), stored only.
-    pub published: Field,
     /// First and last day the date covers, `YYYYMMDD`, for date filters.
     pub published_from: Field,
     pub published_to: Field,
-    pub url: Field,
+    /// The document's record (JSON), stored on its head unit only.
+    pub document: Field,
 }
 
 /// Joins the authors of a unit in the `author_set` column (a character
@@ -142,7 +144,7 @@ fn analysed(analyzer: &str, positions: bool, stored: bool) -> TextOptions {
     }
 }
 
-/// A raw value: indexed whole (no norms: never scored), fast, stored.
+/// A raw value: indexed whole (no norms: never scored) and fast.
 fn raw_value() -> TextOptions {
     TextOptions::default()
         .set_indexing_options(
@@ -152,7 +154,6 @@ fn raw_value() -> TextOptions {
                 .set_fieldnorms(false),
         )
         .set_fast("raw")
-        .set_stored()
 }
 
 impl Fields {
@@ -169,35 +170,28 @@ impl Fields {
             .set_fast("raw")
             .set_stored();
         let fast_u64 = NumericOptions::default().set_fast();
-        b.add_text_field(name::DOC_ID, raw_value());
+        b.add_text_field(name::DOC_ID, raw_value().set_stored());
         b.add_text_field(name::DOC_HASH, TextOptions::default().set_fast("raw"));
         b.add_u64_field(name::PARAGRAPH, fast_u64.clone().set_stored());
-        b.add_u64_field(
-            name::PARAGRAPHS_IN_DOC,
-            NumericOptions::default().set_stored(),
-        );
         b.add_text_field(name::TEXT, analysed(TEXT_ANALYZER, true, true));
-        b.add_text_field(name::TITLE, analysed(TEXT_ANALYZER, true, true));
+        b.add_text_field(name::TITLE, analysed(TEXT_ANALYZER, true, false));
         b.add_text_field(name::STANCE, label.clone());
         b.add_text_field(name::KIND, label);
         b.add_text_field(
             name::AUTHOR_VALUE,
-            TextOptions::default()
-                .set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer("raw")
-                        .set_index_option(IndexRecordOption::Basic)
-                        .set_fieldnorms(false),
-                )
-                .set_stored(),
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("raw")
+                    .set_index_option(IndexRecordOption::Basic)
+                    .set_fieldnorms(false),
+            ),
         );
         b.add_text_field(name::AUTHOR_SET, TextOptions::default().set_fast("raw"));
         b.add_text_field(name::OUTLET_VALUE, raw_value());
         b.add_text_field(name::GENRE_VALUE, raw_value());
-        b.add_text_field(name::PUBLISHED, TextOptions::default().set_stored());
         b.add_u64_field(name::PUBLISHED_FROM, fast_u64.clone());
         b.add_u64_field(name::PUBLISHED_TO, fast_u64);
-        b.add_text_field(name::URL, TextOptions::default().set_stored());
+        b.add_text_field(name::DOCUMENT, TextOptions::default().set_stored());
         Fields::from_schema(b.build()).expect("the schema just built has every field")
     }
 
@@ -209,7 +203,6 @@ impl Fields {
             doc_id: f(name::DOC_ID)?,
             doc_hash: f(name::DOC_HASH)?,
             paragraph: f(name::PARAGRAPH)?,
-            paragraphs_in_doc: f(name::PARAGRAPHS_IN_DOC)?,
             text: f(name::TEXT)?,
             title: f(name::TITLE)?,
             stance: f(name::STANCE)?,
@@ -218,10 +211,9 @@ impl Fields {
             author_set: f(name::AUTHOR_SET)?,
             outlet_value: f(name::OUTLET_VALUE)?,
             genre_value: f(name::GENRE_VALUE)?,
-            published: f(name::PUBLISHED)?,
             published_from: f(name::PUBLISHED_FROM)?,
             published_to: f(name::PUBLISHED_TO)?,
-            url: f(name::URL)?,
+            document: f(name::DOCUMENT)?,
             schema,
         })
     }

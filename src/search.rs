@@ -7,29 +7,28 @@
 //! boost) comes from the index's own commit payload.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, IndexReader, ReloadPolicy, Term};
 
 use crate::analysis;
 use crate::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
 use crate::config::{date_span, normalise_date};
 use crate::error::{Error, Result};
-use crate::index::{stored_str, stored_strs, stored_u64, IndexInfo, UnitIndex};
+use crate::index::{IndexInfo, UnitIndex};
 use crate::names::AuthorAliases;
 use crate::query::{self, Compiled, Node, Scope};
 use crate::schema::{FacetField, Fields};
 use crate::snippet::{Highlighter, Snippet};
 use crate::split::UnitKind;
+use crate::stored::UnitReader;
 use crate::suggest;
-use crate::unit::{parse_unit_id, unit_id};
+use crate::unit::parse_unit_id;
 
 /// Filters of a search. Repeated values of one field are OR-ed; fields are
 /// AND-ed.
@@ -368,24 +367,16 @@ impl Searcher {
         let (doc_id, paragraph) =
             parse_unit_id(id).ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
         let searcher = self.reader.searcher();
-        let f = self.fields();
-        let query = BooleanQuery::intersection(vec![
-            Box::new(TermQuery::new(
-                Term::from_field_text(f.doc_id, doc_id),
-                IndexRecordOption::Basic,
-            )),
-            Box::new(RangeQuery::new(
-                Bound::Included(Term::from_field_u64(f.paragraph, u64::from(paragraph))),
-                Bound::Included(Term::from_field_u64(f.paragraph, u64::from(paragraph))),
-            )),
-        ]);
-        let found = searcher
-            .search(&query, &TopDocs::with_limit(1).order_by_score())
-            .map_err(|e| self.err(e))?;
-        let (_, addr) = found
-            .first()
+        let mut reader = self.unit_reader(&searcher);
+        let addr = reader
+            .address_of(doc_id, paragraph)?
             .ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
-        self.unit_at(&searcher, *addr)
+        reader.read(addr)
+    }
+
+    /// Reads units of the generation `searcher` sees.
+    pub fn unit_reader<'a>(&'a self, searcher: &'a tantivy::Searcher) -> UnitReader<'a> {
+        UnitReader::new(searcher, self.fields(), &self.index.dir)
     }
 
     /// Resolves filters as a search does (for other kinds of query).
@@ -414,10 +405,11 @@ impl Searcher {
         ranked: &[(f32, DocAddress)],
         highlighter: &Highlighter,
     ) -> Result<Vec<Hit>> {
+        let mut reader = self.unit_reader(searcher);
         ranked
             .iter()
             .map(|&(score, addr)| {
-                let unit = self.unit_at(searcher, addr)?;
+                let unit = reader.read(addr)?;
                 let snippet = highlighter.snippet(&unit.text);
                 Ok(Hit {
                     unit,
@@ -426,12 +418,6 @@ impl Searcher {
                 })
             })
             .collect()
-    }
-
-    /// Reads one unit's stored fields.
-    pub fn unit_at(&self, searcher: &tantivy::Searcher, addr: DocAddress) -> Result<UnitView> {
-        let doc: TantivyDocument = searcher.doc(addr).map_err(|e| self.err(e))?;
-        Ok(unit_view(self.fields(), &doc))
     }
 
     /// Resolves user filter values to indexed values, forgivingly; a value
@@ -592,10 +578,11 @@ impl Searcher {
             count_facets: false,
         };
         let found = self.gather(&searcher, &query, &collector)?;
+        let mut reader = self.unit_reader(&searcher);
         let mut units = found
             .top
             .iter()
-            .map(|&(_, addr)| self.unit_at(&searcher, addr))
+            .map(|&(_, addr)| reader.read(addr))
             .collect::<Result<Vec<_>>>()?;
         units.sort_by_key(|u| u.paragraph);
         Ok(units)
@@ -650,26 +637,5 @@ pub fn positive_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
         }
     } else {
         query.query_terms(&mut |t, _| visit(t));
-    }
-}
-
-fn unit_view(f: &Fields, doc: &TantivyDocument) -> UnitView {
-    let s = |field| stored_str(doc, field).unwrap_or_default().to_string();
-    let doc_id = s(f.doc_id);
-    let paragraph = stored_u64(doc, f.paragraph).unwrap_or(0) as u32;
-    UnitView {
-        id: unit_id(&doc_id, paragraph),
-        doc_id,
-        paragraph,
-        paragraphs_in_doc: stored_u64(doc, f.paragraphs_in_doc).unwrap_or(0) as u32,
-        title: s(f.title),
-        authors: stored_strs(doc, f.author_value),
-        outlet: s(f.outlet_value),
-        stance: s(f.stance),
-        genre: s(f.genre_value),
-        kind: s(f.kind),
-        published: stored_str(doc, f.published).map(str::to_string),
-        url: stored_str(doc, f.url).map(str::to_string),
-        text: s(f.text),
     }
 }

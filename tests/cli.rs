@@ -466,3 +466,52 @@ fn first_search_builds_the_index() {
     assert!(v["total_hits"].as_u64().unwrap() >= 3);
     assert!(index.join("meta.json").exists());
 }
+
+#[test]
+fn an_index_of_another_version_asks_for_rebuild_which_replaces_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("old");
+    std::fs::create_dir(&index).unwrap();
+    // An index whose schema is not this version's.
+    let mut schema = tantivy::schema::Schema::builder();
+    schema.add_text_field("body", tantivy::schema::TEXT | tantivy::schema::STORED);
+    tantivy::Index::create_in_dir(&index, schema.build()).unwrap();
+
+    let out = nutgraf(&default_config(), &index)
+        .args(["search", "Section 907"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another version") && err.contains("--rebuild"),
+        "{err}"
+    );
+
+    let out = nutgraf(&default_config(), &index)
+        .args(["index", "--rebuild", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["documents_added"], 5);
+    let v: Value = serde_json::from_slice(
+        &nutgraf(&default_config(), &index)
+            .args(["search", "Section 907", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(v["total_hits"].as_u64().unwrap() >= 3);
+    // Nothing is left beside the index.
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["old".to_string()]);
+}

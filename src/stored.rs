@@ -1,0 +1,217 @@
+//! Reading units back from the index: a unit's own stored fields joined
+//! with its document's record.
+//!
+//! The record (title, authors, outlet, genre, date, address, paragraph
+//! count) is stored once, on the document's first unit (its head), not on
+//! every unit: on a news corpus that is a tenth of the index. A
+//! document's units are written as one group, head first, so the head of
+//! the unit at address `a` with paragraph `p` is at `a - (p - 1)`; the
+//! reader checks that and falls back to a lookup by id when it does not
+//! hold. Each record is read once per reader.
+
+use std::collections::HashMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, TantivyDocument, Term};
+
+use crate::document::DocumentRecord;
+use crate::error::{Error, Result};
+use crate::index::{stored_str, stored_u64};
+use crate::schema::Fields;
+use crate::search::UnitView;
+use crate::unit::unit_id;
+
+/// Reads units of one index generation.
+pub struct UnitReader<'a> {
+    searcher: &'a tantivy::Searcher,
+    fields: &'a Fields,
+    dir: &'a Path,
+    records: HashMap<String, Arc<DocumentRecord>>,
+}
+
+/// A unit's own stored fields.
+struct Stored {
+    doc_id: String,
+    paragraph: u32,
+    text: String,
+    kind: String,
+    stance: String,
+    record: Option<DocumentRecord>,
+}
+
+impl<'a> UnitReader<'a> {
+    pub fn new(searcher: &'a tantivy::Searcher, fields: &'a Fields, dir: &'a Path) -> Self {
+        UnitReader {
+            searcher,
+            fields,
+            dir,
+            records: HashMap::new(),
+        }
+    }
+
+    /// The unit at `addr`, with its document's record.
+    pub fn read(&mut self, addr: DocAddress) -> Result<UnitView> {
+        let unit = self.stored(addr)?;
+        let record = match (&unit.record, self.records.get(&unit.doc_id)) {
+            (Some(own), _) => Arc::new(own.clone()),
+            (None, Some(known)) => known.clone(),
+            (None, None) => Arc::new(self.record_of(addr, &unit.doc_id, unit.paragraph)?),
+        };
+        self.records.insert(unit.doc_id.clone(), record.clone());
+        Ok(UnitView {
+            id: unit_id(&unit.doc_id, unit.paragraph),
+            doc_id: unit.doc_id,
+            paragraph: unit.paragraph,
+            paragraphs_in_doc: record.paragraphs,
+            title: record.title.clone(),
+            authors: record.authors.clone(),
+            outlet: record.outlet.clone(),
+            stance: unit.stance,
+            genre: record.genre.clone(),
+            kind: unit.kind,
+            published: record.published.clone(),
+            url: record.url.clone(),
+            text: unit.text,
+        })
+    }
+
+    /// Where a document's paragraph is, if the index has it.
+    pub fn address_of(&self, doc_id: &str, paragraph: u32) -> Result<Option<DocAddress>> {
+        let f = self.fields;
+        let at = Term::from_field_u64(f.paragraph, u64::from(paragraph));
+        let query = BooleanQuery::intersection(vec![
+            Box::new(TermQuery::new(
+                Term::from_field_text(f.doc_id, doc_id),
+                IndexRecordOption::Basic,
+            )),
+            Box::new(RangeQuery::new(
+                Bound::Included(at.clone()),
+                Bound::Included(at),
+            )),
+        ]);
+        let found = self
+            .searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(|e| Error::tantivy(self.dir, e))?;
+        Ok(found.first().map(|&(_, addr)| addr))
+    }
+
+    fn stored(&self, addr: DocAddress) -> Result<Stored> {
+        let doc: TantivyDocument = self
+            .searcher
+            .doc(addr)
+            .map_err(|e| Error::tantivy(self.dir, e))?;
+        let f = self.fields;
+        let s = |field| stored_str(&doc, field).unwrap_or_default().to_string();
+        Ok(Stored {
+            doc_id: s(f.doc_id),
+            paragraph: stored_u64(&doc, f.paragraph).unwrap_or(0) as u32,
+            text: s(f.text),
+            kind: s(f.kind),
+            stance: s(f.stance),
+            record: stored_str(&doc, f.document).and_then(|json| serde_json::from_str(json).ok()),
+        })
+    }
+
+    /// The record of the document a unit belongs to, from its head.
+    fn record_of(&self, addr: DocAddress, doc_id: &str, paragraph: u32) -> Result<DocumentRecord> {
+        let head_before = paragraph
+            .checked_sub(1)
+            .and_then(|back| addr.doc_id.checked_sub(back))
+            .map(|doc| DocAddress::new(addr.segment_ord, doc));
+        if let Some(head) = head_before {
+            let unit = self.stored(head)?;
+            if unit.doc_id == doc_id && unit.paragraph == 1 {
+                if let Some(record) = unit.record {
+                    return Ok(record);
+                }
+            }
+        }
+        let head = self.address_of(doc_id, 1)?;
+        head.map(|addr| self.stored(addr))
+            .transpose()?
+            .and_then(|unit| unit.record)
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "the index at {} has units of document {doc_id:?} but not its record; \
+                     rebuild it with `nutgraf index --rebuild`",
+                    self.dir.display()
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::{doc, Index, IndexWriter};
+
+    fn unit(f: &Fields, doc_id: &str, paragraph: u64, record: Option<&str>) -> TantivyDocument {
+        let mut d = doc!(
+            f.doc_id => doc_id,
+            f.paragraph => paragraph,
+            f.text => format!("text of {doc_id} {paragraph}"),
+            f.kind => "body",
+            f.stance => "neutral",
+        );
+        if let Some(r) = record {
+            d.add_text(f.document, r);
+        }
+        d
+    }
+
+    fn record(title: &str) -> String {
+        serde_json::to_string(&DocumentRecord {
+            title: title.into(),
+            authors: vec!["A. Writer".into()],
+            outlet: "Outlet".into(),
+            genre: "news".into(),
+            published: Some("2025-03".into()),
+            url: None,
+            paragraphs: 2,
+        })
+        .unwrap()
+    }
+
+    /// Units written apart from their head (not as a group) still find
+    /// their document's record; a unit whose document has no record is a
+    /// clear error. (Units written as a group, the indexer's way, are
+    /// read throughout the command-line tests.)
+    #[test]
+    fn units_find_their_document_record() {
+        let f = Fields::new();
+        let index = Index::create_in_ram(f.schema.clone());
+        crate::analysis::register(&index);
+        let mut w: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let (a, b) = (record("Alpha"), record("Beta"));
+        w.add_document(unit(&f, "a", 1, Some(&a))).unwrap();
+        w.add_document(unit(&f, "b", 1, Some(&b))).unwrap();
+        w.add_document(unit(&f, "a", 2, None)).unwrap();
+        w.add_document(unit(&f, "b", 2, None)).unwrap();
+        w.add_document(unit(&f, "c", 2, None)).unwrap();
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let mut reader = UnitReader::new(&searcher, &f, Path::new("test-index"));
+        let at = |doc| DocAddress::new(0, doc);
+
+        let a2 = reader.read(at(2)).unwrap();
+        assert_eq!((a2.id.as_str(), a2.title.as_str()), ("a#2", "Alpha"));
+        assert_eq!(a2.authors, vec!["A. Writer".to_string()]);
+        assert_eq!(a2.paragraphs_in_doc, 2);
+        assert_eq!(a2.published.as_deref(), Some("2025-03"));
+        assert_eq!(a2.text, "text of a 2");
+        // Neither a#2 nor b#2 has its head one unit before it.
+        let b2 = reader.read(at(3)).unwrap();
+        assert_eq!((b2.id.as_str(), b2.title.as_str()), ("b#2", "Beta"));
+        let b1 = reader.read(at(1)).unwrap();
+        assert_eq!(b1.title, "Beta");
+
+        let err = reader.read(at(4)).unwrap_err().to_string();
+        assert!(err.contains("\"c\"") && err.contains("--rebuild"), "{err}");
+    }
+}
