@@ -160,8 +160,11 @@ pub struct Gathered {
     /// Best first; at most `offset + limit`.
     pub top: Vec<(Score, DocAddress)>,
     pub total: u64,
-    /// Per facet, the values counted (unordered).
+    /// Per facet, the values listed (unordered): the most frequent, up to
+    /// the limit, and those the filters select.
     pub facets: HashMap<FacetField, Vec<(String, u64)>>,
+    /// Per facet, how many counted values were not listed.
+    pub left_out: HashMap<FacetField, u64>,
 }
 
 pub struct UnitCollector {
@@ -170,8 +173,11 @@ pub struct UnitCollector {
     pub values: Arc<FacetValues>,
     /// How many of the best hits to keep (offset + limit).
     pub keep: usize,
-    /// Whether to count facets at all (bench and show do not need them).
+    /// Whether to count facets at all (show does not need them).
     pub count_facets: bool,
+    /// Values listed per facet, most frequent first (0: all). Values a
+    /// filter selects are listed whatever their rank.
+    pub facet_limit: usize,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -347,13 +353,37 @@ impl Collector for UnitCollector {
         }
         for (field, counts) in by_value {
             let names = &self.values.values[&field];
+            let mut counted: Vec<(u32, u64)> = counts
+                .into_iter()
+                .enumerate()
+                .filter(|(_, n)| *n > 0)
+                .map(|(v, n)| (v as u32, n))
+                .collect();
+            if self.facet_limit > 0 && counted.len() > self.facet_limit {
+                let selected: Vec<u32> = self
+                    .filters
+                    .facets
+                    .iter()
+                    .filter(|(f, _)| *f == field)
+                    .flat_map(|(_, values)| values.iter())
+                    .filter_map(|v| self.values.index_of(field, v))
+                    .collect();
+                // Selected values first, then the most frequent, ties in
+                // name order (value indices are in name order).
+                let rank = |&(v, n): &(u32, u64)| (!selected.contains(&v), Reverse(n), v);
+                let chosen = counted.iter().filter(|(v, _)| selected.contains(v)).count();
+                let listed = self.facet_limit.max(chosen);
+                if listed < counted.len() {
+                    counted.select_nth_unstable_by_key(listed - 1, rank);
+                    all.left_out.insert(field, (counted.len() - listed) as u64);
+                }
+                counted.truncate(listed);
+            }
             all.facets.insert(
                 field,
-                counts
+                counted
                     .into_iter()
-                    .enumerate()
-                    .filter(|(_, n)| *n > 0)
-                    .map(|(v, n)| (names[v].clone(), n))
+                    .map(|(v, n)| (names[v as usize].clone(), n))
                     .collect(),
             );
         }

@@ -6,7 +6,7 @@
 //! needs to know about the corpus (author aliases, stance vocabulary, title
 //! boost) comes from the index's own commit payload.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -74,6 +74,18 @@ pub struct SearchRequest {
     pub limit: usize,
     #[serde(default)]
     pub offset: usize,
+    /// Values listed per facet, most frequent first; 0 lists them all.
+    #[serde(default = "default_facet_limit")]
+    pub facet_limit: usize,
+}
+
+/// Values listed per facet unless a request says otherwise: a broad
+/// query on a news archive counts thousands of authors, which no reader
+/// scans and every response would carry (as Solr and Algolia, 100).
+pub const DEFAULT_FACET_LIMIT: usize = 100;
+
+fn default_facet_limit() -> usize {
+    DEFAULT_FACET_LIMIT
 }
 
 impl SearchRequest {
@@ -83,6 +95,7 @@ impl SearchRequest {
             filters: Filters::default(),
             limit: 10,
             offset: 0,
+            facet_limit: DEFAULT_FACET_LIMIT,
         }
     }
 }
@@ -188,6 +201,10 @@ pub struct SearchResponse {
     pub limit: usize,
     pub hits: Vec<Hit>,
     pub facets: Facets,
+    /// Per facet, how many values with counts the facet limit left out
+    /// (absent when none were).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets_left_out: BTreeMap<String, u64>,
 }
 
 /// `show`: a unit with its neighbours.
@@ -331,6 +348,7 @@ impl Searcher {
             filters,
             keep: request.offset + request.limit,
             count_facets: true,
+            facet_limit: request.facet_limit,
         };
         let mut compiled = self.compile(&searcher, &request.query, node.as_ref(), true)?;
         let mut gathered = self.gather(&searcher, &*compiled.query, &collector)?;
@@ -359,6 +377,7 @@ impl Searcher {
             limit: request.limit,
             hits,
             facets: Facets::from_gathered(gathered.facets),
+            facets_left_out: left_out(gathered.left_out),
         })
     }
 
@@ -576,6 +595,7 @@ impl Searcher {
             filters: ResolvedFilters::default(),
             keep: 100_000,
             count_facets: false,
+            facet_limit: 0,
         };
         let found = self.gather(&searcher, &query, &collector)?;
         let mut reader = self.unit_reader(&searcher);
@@ -596,6 +616,7 @@ impl Searcher {
             filters: ResolvedFilters::default(),
             keep: 0,
             count_facets: true,
+            facet_limit: 0,
         };
         let g = self.gather(&searcher, &AllQuery, &collector)?;
         Ok(FacetsResponse {
@@ -603,6 +624,14 @@ impl Searcher {
             facets: Facets::from_gathered(g.facets),
         })
     }
+}
+
+/// Left-out counts by facet name.
+pub(crate) fn left_out(by_field: HashMap<FacetField, u64>) -> BTreeMap<String, u64> {
+    by_field
+        .into_iter()
+        .map(|(f, n)| (f.as_str().to_string(), n))
+        .collect()
 }
 
 fn resolve_kinds(wanted: &[String]) -> Result<Vec<String>> {

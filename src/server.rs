@@ -6,7 +6,7 @@
 //! serializer); the page is three static files compiled into the binary
 //! and renders that JSON in the browser with DOM text nodes only.
 //!
-//! Work per request is bounded: query length, `limit`, `offset`,
+//! Work per request is bounded: query length, `limit`, `offset`, `facet_limit`,
 //! `context`, body size and a request timeout; a bad parameter is a 400
 //! with a message, never a panic.
 
@@ -26,7 +26,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::Error;
-use crate::search::{Filters, SearchRequest, Searcher};
+use crate::search::{Filters, SearchRequest, Searcher, DEFAULT_FACET_LIMIT};
 use crate::similar::similar;
 
 /// Longest query accepted, in characters.
@@ -35,6 +35,8 @@ pub const MAX_QUERY_CHARS: usize = 1000;
 pub const MAX_LIMIT: usize = 100;
 /// Deepest page start.
 pub const MAX_OFFSET: usize = 10_000;
+/// Largest `facet_limit` (0, all values, is allowed too).
+pub const MAX_FACET_LIMIT: usize = 10_000;
 /// Most neighbours on each side in `/api/units/{id}`.
 pub const MAX_CONTEXT: usize = 50;
 /// Longest a request may run.
@@ -213,10 +215,10 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
             "kind" => filters.kind.push(v.clone()),
             "since" if !v.is_empty() => filters.since = Some(v.clone()),
             "until" if !v.is_empty() => filters.until = Some(v.clone()),
-            "since" | "until" | "limit" | "offset" => {}
+            "since" | "until" | "limit" | "offset" | "facet_limit" => {}
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}: use q, author, outlet, stance, genre, kind, since, until, limit, offset"
+                    "unknown parameter {other:?}: use q, author, outlet, stance, genre, kind, since, until, limit, offset, facet_limit"
                 )))
             }
         }
@@ -236,6 +238,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
         filters,
         limit,
         offset: number(&pairs, "offset", 0, MAX_OFFSET)?,
+        facet_limit: number(&pairs, "facet_limit", DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT)?,
     })
 }
 
@@ -305,6 +308,8 @@ mod tests {
             ("q=x&limit=101", "at most 100"),
             ("q=x&limit=ten", "not a whole number"),
             ("q=x&limit=0", "at least 1"),
+            ("q=x&facet_limit=10001", "at most 10000"),
+            ("q=x&facet_limit=-1", "not a whole number"),
             ("q=x&colour=red", "unknown parameter"),
         ] {
             let e = req(q).unwrap_err();

@@ -8,7 +8,7 @@
 //! with tantivy's `MoreLikeThisQuery` because a fact-checker needs to see
 //! *which* words the units share, and that query does not tell.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -19,7 +19,7 @@ use tantivy::Term;
 use crate::analysis;
 use crate::collector::UnitCollector;
 use crate::error::Result;
-use crate::search::{Facets, Filters, Hit, Searcher, UnitView};
+use crate::search::{left_out, Facets, Filters, Hit, Searcher, UnitView, DEFAULT_FACET_LIMIT};
 use crate::snippet::Highlighter;
 
 /// How many of a unit's words describe it.
@@ -41,6 +41,9 @@ pub struct SimilarResponse {
     pub hits: Vec<Hit>,
     /// Who repeats it: counts over all those units.
     pub facets: Facets,
+    /// As in a search response.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets_left_out: BTreeMap<String, u64>,
 }
 
 /// The units of other documents most like unit `id`.
@@ -78,6 +81,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
         filters: searcher.resolve(&reader, &Filters::default())?,
         keep: limit,
         count_facets: true,
+        facet_limit: DEFAULT_FACET_LIMIT,
     };
     let gathered = if words.is_empty() {
         Default::default()
@@ -98,6 +102,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
         limit,
         hits,
         facets: Facets::from_gathered(gathered.facets),
+        facets_left_out: left_out(gathered.left_out),
     })
 }
 

@@ -77,6 +77,46 @@ fn search_answers_exactly_what_the_cli_prints() {
     assert!(v["facets"]["outlet"].as_object().unwrap().len() == 5);
     let (_, v) = get(&s, "/api/search?q=Azerbaijan&stance=critical");
     assert_eq!(outlets(&v), ["The New Arab"]);
+    // A facet limit lists the most frequent values and those a filter
+    // selects, and says how many it left out; the CLI does the same.
+    let (_, all) = get(&s, "/api/search?q=Azerbaijan&facet_limit=0");
+    let all_outlets = all["facets"]["outlet"].as_object().unwrap();
+    assert_eq!(all_outlets.len(), 5);
+    assert!(all.get("facets_left_out").is_none());
+    let (rarest, _) = all_outlets
+        .iter()
+        .min_by_key(|(name, n)| (n.as_u64().unwrap(), name.to_string()))
+        .unwrap();
+    let (_, top) = get(
+        &s,
+        &format!(
+            "/api/search?q=Azerbaijan&facet_limit=1&outlet={}",
+            rarest.replace(' ', "%20")
+        ),
+    );
+    let listed = top["facets"]["outlet"].as_object().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[rarest.as_str()], all_outlets[rarest.as_str()]);
+    assert_eq!(top["facets_left_out"]["outlet"], 4);
+    let cli = json(&[
+        "search",
+        "Azerbaijan",
+        "--json",
+        "--facet-limit",
+        "1",
+        "--outlet",
+        rarest,
+    ]);
+    assert_eq!(cli["facets"], top["facets"]);
+    assert_eq!(cli["facets_left_out"], top["facets_left_out"]);
+    let (_, plain) = get(&s, "/api/search?q=Azerbaijan&facet_limit=2");
+    let two = plain["facets"]["outlet"].as_object().unwrap();
+    assert_eq!(two.len(), 2);
+    let least_listed = two.values().map(|n| n.as_u64().unwrap()).min().unwrap();
+    assert!(all_outlets
+        .iter()
+        .filter(|(name, _)| !two.contains_key(name.as_str()))
+        .all(|(_, n)| n.as_u64().unwrap() <= least_listed));
     // Paging.
     let (_, p1) = get(&s, "/api/search?q=Azerbaijan&limit=5");
     let (_, p2) = get(&s, "/api/search?q=Azerbaijan&limit=5&offset=5");

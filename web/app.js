@@ -245,6 +245,7 @@
 
   let state = emptyState();
   let lastFacets = null; // facet counts from the last good answer
+  let lastLeftOut = {}; // per facet, values the server did not list
   const expandedFacets = new Set();
 
   // ---------------------------------------------------------------- API
@@ -370,7 +371,10 @@
     const hits = Array.isArray(data.hits) ? data.hits : [];
     const total = Number.isFinite(data.total_hits) ? data.total_hits : hits.length;
     const offset = Number.isInteger(data.offset) ? data.offset : s.offset;
-    if (data.facets && typeof data.facets === 'object') lastFacets = data.facets;
+    if (data.facets && typeof data.facets === 'object') {
+      lastFacets = data.facets;
+      lastLeftOut = data.facets_left_out && typeof data.facets_left_out === 'object' ? data.facets_left_out : {};
+    }
 
     renderSummary(s, data, total, offset, hits.length);
     renderActiveFilters(s);
@@ -853,6 +857,8 @@
       clear(list);
       const oldMore = fs.querySelector('.facet-more');
       if (oldMore) oldMore.remove();
+      const oldLeftOut = fs.querySelector('.facet-left-out');
+      if (oldLeftOut) oldLeftOut.remove();
       if (fs.hidden) continue;
 
       const expanded = expandedFacets.has(field);
@@ -876,6 +882,11 @@
           type: 'button', class: 'facet-more link-button', 'data-field': field, 'aria-expanded': expanded ? 'true' : 'false',
         }, expanded ? 'Show fewer' : `Show all ${entries.length}`);
         fs.append(more);
+      }
+      const leftOut = Number(lastLeftOut[field]) || 0;
+      if (leftOut > 0 && (expanded || hiddenCount === 0)) {
+        fs.append(h('p', { class: 'facet-left-out' },
+          `${leftOut.toLocaleString('en')} more not listed: narrow the search to see them`));
       }
     }
   }

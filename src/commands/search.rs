@@ -1,7 +1,7 @@
 //! `nutgraf search`: ranked, highlighted paragraphs with facet counts.
 
 use nutgraf::render;
-use nutgraf::search::{Filters, SearchRequest};
+use nutgraf::search::{Filters, SearchRequest, DEFAULT_FACET_LIMIT};
 
 use super::{open_searcher, print, style, CommandResult, Outcome};
 use crate::Cli;
@@ -42,6 +42,10 @@ pub struct Args {
     /// Skip this many hits (for paging).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub offset: usize,
+    /// Values listed per facet, most frequent first (0: all of them).
+    /// Values a filter selects are always listed.
+    #[arg(long, default_value_t = DEFAULT_FACET_LIMIT, value_name = "N")]
+    pub facet_limit: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -62,6 +66,7 @@ impl Args {
             },
             limit: self.limit,
             offset: self.offset,
+            facet_limit: self.facet_limit,
         }
     }
 }
