@@ -207,19 +207,9 @@ struct FacetColumn {
     single: bool,
     /// Indexed by term ordinal: allowed by the filter. None: no filter.
     allowed: Option<Vec<bool>>,
-    /// Counts by term ordinal, in `lanes` interleaved copies.
+    /// Counts by term ordinal.
     counts: Vec<u32>,
-    lanes: usize,
 }
-
-/// A facet of few values (kind, stance) is counted in this many
-/// interleaved copies of its counters, summed at harvest: a block is
-/// mostly one kind and one stance, and adding to the same counter unit
-/// after unit waits on the previous add each time. Facets of many values
-/// (authors) spread their adds already and keep one copy, which keeps
-/// harvest cheap.
-const LANES: usize = 4;
-const FEW_VALUES: usize = 64;
 
 pub struct UnitSegmentCollector {
     segment: SegmentOrdinal,
@@ -288,9 +278,8 @@ impl Collector for UnitCollector {
                     .map(|names| names.iter().any(|n| wanted.contains(n)))
                     .collect()
             });
-            let lanes = if map.len() <= FEW_VALUES { LANES } else { 1 };
             let counts = if self.count_facets {
-                vec![0; map.len() * lanes]
+                vec![0; map.len()]
             } else {
                 Vec::new()
             };
@@ -302,7 +291,6 @@ impl Collector for UnitCollector {
                 map,
                 allowed,
                 counts,
-                lanes,
             });
         }
         let dates = if self.filters.since.is_some() || self.filters.until.is_some() {
@@ -421,9 +409,9 @@ impl SegmentCollector for UnitSegmentCollector {
                 // Counts by the generation's value index: only the values
                 // counted, as a narrow query counts few of them.
                 let mut by_value: Vec<(u32, u64)> = Vec::new();
-                for (ord, lanes) in facet.counts.chunks_exact(facet.lanes).enumerate() {
-                    let n: u64 = lanes.iter().map(|&c| u64::from(c)).sum();
+                for (ord, &n) in facet.counts.iter().enumerate() {
                     if n > 0 {
+                        let n = u64::from(n);
                         by_value.extend(facet.map[ord].iter().map(|&v| (v, n)));
                     }
                 }
@@ -504,19 +492,31 @@ impl UnitSegmentCollector {
             for (i, facet) in self.facets.iter_mut().enumerate() {
                 let own = fails_only(i);
                 let counted = |k: usize| verdicts[k] == PASSES || verdicts[k] == own;
-                let lanes = facet.lanes;
                 if facet.single {
+                    // A document's units sit side by side and share most
+                    // values, so values come in runs: a run is counted in
+                    // a register and added once (adding to the same
+                    // counter unit after unit waits on each previous add).
+                    let mut run: (u64, u32) = (0, 0);
                     for (k, first) in self.firsts[i][..n].iter().enumerate() {
-                        if let Some(o) = first {
+                        if let Some(o) = *first {
                             if counted(k) {
-                                facet.counts[*o as usize * lanes + k % lanes] += 1;
+                                if o == run.0 {
+                                    run.1 += 1;
+                                } else {
+                                    facet.counts[run.0 as usize] += run.1;
+                                    run = (o, 1);
+                                }
                             }
                         }
+                    }
+                    if let Some(c) = facet.counts.get_mut(run.0 as usize) {
+                        *c += run.1;
                     }
                 } else {
                     for k in (0..n).filter(|&k| counted(k)) {
                         for o in facet.ords.values_for_doc(self.docs[k]) {
-                            facet.counts[o as usize * lanes + k % lanes] += 1;
+                            facet.counts[o as usize] += 1;
                         }
                     }
                 }
