@@ -209,6 +209,20 @@ struct FacetColumn {
     allowed: Option<Vec<bool>>,
     /// Counts by term ordinal.
     counts: Vec<u32>,
+    /// The ordinals counted, in first-counted order: harvest reads these
+    /// rather than every counter (a narrow query counts a handful of a
+    /// segment's thousands of author lists).
+    touched: Vec<u32>,
+}
+
+impl FacetColumn {
+    fn add(&mut self, ord: u64, n: u32) {
+        let count = &mut self.counts[ord as usize];
+        if *count == 0 {
+            self.touched.push(ord as u32);
+        }
+        *count += n;
+    }
 }
 
 pub struct UnitSegmentCollector {
@@ -291,6 +305,7 @@ impl Collector for UnitCollector {
                 map,
                 allowed,
                 counts,
+                touched: Vec::new(),
             });
         }
         let dates = if self.filters.since.is_some() || self.filters.until.is_some() {
@@ -409,11 +424,9 @@ impl SegmentCollector for UnitSegmentCollector {
                 // Counts by the generation's value index: only the values
                 // counted, as a narrow query counts few of them.
                 let mut by_value: Vec<(u32, u64)> = Vec::new();
-                for (ord, &n) in facet.counts.iter().enumerate() {
-                    if n > 0 {
-                        let n = u64::from(n);
-                        by_value.extend(facet.map[ord].iter().map(|&v| (v, n)));
-                    }
+                for &ord in &facet.touched {
+                    let n = u64::from(facet.counts[ord as usize]);
+                    by_value.extend(facet.map[ord as usize].iter().map(|&v| (v, n)));
                 }
                 facets.push((facet.field, by_value));
             }
@@ -504,19 +517,22 @@ impl UnitSegmentCollector {
                                 if o == run.0 {
                                     run.1 += 1;
                                 } else {
-                                    facet.counts[run.0 as usize] += run.1;
+                                    if run.1 > 0 {
+                                        facet.add(run.0, run.1);
+                                    }
                                     run = (o, 1);
                                 }
                             }
                         }
                     }
-                    if let Some(c) = facet.counts.get_mut(run.0 as usize) {
-                        *c += run.1;
+                    if run.1 > 0 {
+                        facet.add(run.0, run.1);
                     }
                 } else {
+                    let ords = facet.ords.clone();
                     for k in (0..n).filter(|&k| counted(k)) {
-                        for o in facet.ords.values_for_doc(self.docs[k]) {
-                            facet.counts[o as usize] += 1;
+                        for o in ords.values_for_doc(self.docs[k]) {
+                            facet.add(o, 1);
                         }
                     }
                 }
