@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, IndexReader, ReloadPolicy, Term};
+use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 
 use crate::analysis;
 use crate::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
@@ -29,6 +29,34 @@ use crate::split::UnitKind;
 use crate::stored::UnitReader;
 use crate::suggest;
 use crate::unit::parse_unit_id;
+
+/// Estimated postings a query reads, from which its segments are searched
+/// in parallel. Below it one thread answers sooner: a query on the seeds
+/// takes 0.12 ms instead of 0.17. Above it the second core soon repays
+/// its wake-up (`impeachment`, 21,777 units: 0.65 ms instead of 0.98).
+const PARALLEL_FROM_POSTINGS: u64 = 2_000;
+
+/// The postings of a query's terms in the whole index, estimated from its
+/// largest segment (one dictionary lookup per term). A query without
+/// terms (every unit) counts as all of them.
+fn estimated_postings(searcher: &tantivy::Searcher, query: &dyn Query) -> u64 {
+    let Some(largest) = searcher.segment_readers().iter().max_by_key(|s| s.max_doc()) else {
+        return 0;
+    };
+    let mut postings = 0u64;
+    let mut terms = 0;
+    query.query_terms(&mut |term, _| {
+        terms += 1;
+        postings += largest
+            .inverted_index(term.field())
+            .and_then(|index| Ok(index.doc_freq(term)?))
+            .map_or(0, u64::from);
+    });
+    if terms == 0 {
+        return u64::MAX;
+    }
+    postings.saturating_mul(searcher.num_docs().max(1)) / u64::from(largest.max_doc().max(1))
+}
 
 /// Filters of a search. Repeated values of one field are OR-ed; fields are
 /// AND-ed.
@@ -407,14 +435,29 @@ impl Searcher {
         self.resolve_filters(searcher, filters, false)
     }
 
-    /// Runs a query through the unit collector.
+    /// Runs a query through the unit collector, its segments in
+    /// parallel only when the query's words are common enough to repay
+    /// waking other threads (about 55 µs on this project's machine: more
+    /// than a narrow query takes in all).
     pub(crate) fn gather(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
         collector: &UnitCollector,
     ) -> Result<Gathered> {
-        searcher.search(query, collector).map_err(|e| self.err(e))
+        let executor = if estimated_postings(searcher, query) >= PARALLEL_FROM_POSTINGS {
+            self.index.index.search_executor()
+        } else {
+            &Executor::SingleThread
+        };
+        searcher
+            .search_with_executor(
+                query,
+                collector,
+                executor,
+                EnableScoring::enabled_from_searcher(searcher),
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Hits for ranked addresses: each unit read, its snippet marked.
