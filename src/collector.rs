@@ -216,6 +216,42 @@ struct FacetColumn {
 }
 
 impl FacetColumn {
+    /// Counts the units of a block that `counted` accepts (`firsts`: their
+    /// values, read for single-valued columns).
+    fn count(&mut self, firsts: &[Option<u64>], docs: &[DocId], counted: impl Fn(usize) -> bool) {
+        if !self.single {
+            let ords = self.ords.clone();
+            for k in (0..docs.len()).filter(|&k| counted(k)) {
+                for o in ords.values_for_doc(docs[k]) {
+                    self.add(o, 1);
+                }
+            }
+            return;
+        }
+        // A document's units sit side by side and share most values, so
+        // values come in runs: a run is counted in a register and added
+        // once (adding to the same counter unit after unit waits on each
+        // previous add).
+        let mut run: (u64, u32) = (0, 0);
+        for (k, first) in firsts.iter().enumerate() {
+            if let Some(o) = *first {
+                if counted(k) {
+                    if o == run.0 {
+                        run.1 += 1;
+                    } else {
+                        if run.1 > 0 {
+                            self.add(run.0, run.1);
+                        }
+                        run = (o, 1);
+                    }
+                }
+            }
+        }
+        if run.1 > 0 {
+            self.add(run.0, run.1);
+        }
+    }
+
     fn add(&mut self, ord: u64, n: u32) {
         let count = &mut self.counts[ord as usize];
         if *count == 0 {
@@ -504,38 +540,9 @@ impl UnitSegmentCollector {
             // facet whose filter alone it fails.
             for (i, facet) in self.facets.iter_mut().enumerate() {
                 let own = fails_only(i);
-                let counted = |k: usize| verdicts[k] == PASSES || verdicts[k] == own;
-                if facet.single {
-                    // A document's units sit side by side and share most
-                    // values, so values come in runs: a run is counted in
-                    // a register and added once (adding to the same
-                    // counter unit after unit waits on each previous add).
-                    let mut run: (u64, u32) = (0, 0);
-                    for (k, first) in self.firsts[i][..n].iter().enumerate() {
-                        if let Some(o) = *first {
-                            if counted(k) {
-                                if o == run.0 {
-                                    run.1 += 1;
-                                } else {
-                                    if run.1 > 0 {
-                                        facet.add(run.0, run.1);
-                                    }
-                                    run = (o, 1);
-                                }
-                            }
-                        }
-                    }
-                    if run.1 > 0 {
-                        facet.add(run.0, run.1);
-                    }
-                } else {
-                    let ords = facet.ords.clone();
-                    for k in (0..n).filter(|&k| counted(k)) {
-                        for o in ords.values_for_doc(self.docs[k]) {
-                            facet.add(o, 1);
-                        }
-                    }
-                }
+                facet.count(&self.firsts[i][..n], &self.docs, |k| {
+                    verdicts[k] == PASSES || verdicts[k] == own
+                });
             }
         }
         for (k, &verdict) in verdicts.iter().enumerate() {

@@ -40,7 +40,11 @@ const PARALLEL_FROM_POSTINGS: u64 = 2_000;
 /// largest segment (one dictionary lookup per term). A query without
 /// terms (every unit) counts as all of them.
 fn estimated_postings(searcher: &tantivy::Searcher, query: &dyn Query) -> u64 {
-    let Some(largest) = searcher.segment_readers().iter().max_by_key(|s| s.max_doc()) else {
+    let Some(largest) = searcher
+        .segment_readers()
+        .iter()
+        .max_by_key(|s| s.max_doc())
+    else {
         return 0;
     };
     let mut postings = 0u64;
