@@ -320,7 +320,6 @@ impl<'a> UnitWriter<'a> {
     }
 }
 
-/// The tantivy document of one unit.
 /// The tantivy document of a unit; `record` is given for the head unit
 /// only (the one that stores it).
 fn unit_document(
