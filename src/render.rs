@@ -2,6 +2,7 @@
 //! (The web page renders the same JSON in the browser.) Nothing here
 //! touches the index: it only turns results into text.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -103,7 +104,13 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
     };
     let _ = writeln!(out, "{summary}");
     if r.total_hits > 0 {
-        out.push_str(&facets_text(&r.facets, style, &FacetField::ALL, 6));
+        out.push_str(&facets_text(
+            &r.facets,
+            &r.facets_left_out,
+            style,
+            &FacetField::ALL,
+            6,
+        ));
     }
     out
 }
@@ -165,6 +172,7 @@ pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
     }
     out.push_str(&facets_text(
         &r.facets,
+        &r.facets_left_out,
         style,
         &[FacetField::Outlet, FacetField::Stance, FacetField::Author],
         6,
@@ -181,8 +189,16 @@ fn indent(text: &str, by: usize) -> String {
     out
 }
 
-/// Facet counts, one line (wrapped) per facet, at most `top` values each.
-pub fn facets_text(f: &Facets, style: Style, fields: &[FacetField], top: usize) -> String {
+/// Facet counts, one line (wrapped) per facet, at most `top` values each;
+/// "+N more" counts the values listed but not shown and those the facet
+/// limit left out.
+pub fn facets_text(
+    f: &Facets,
+    left_out: &BTreeMap<String, u64>,
+    style: Style,
+    fields: &[FacetField],
+    top: usize,
+) -> String {
     let mut out = String::new();
     for &field in fields {
         let counts: &FacetCounts = f.get(field);
@@ -195,8 +211,10 @@ pub fn facets_text(f: &Facets, style: Style, fields: &[FacetField], top: usize) 
             .take(top)
             .map(|(v, n)| format!("{v} ({n})"))
             .collect();
-        if counts.0.len() > top {
-            items.push(format!("+{} more", counts.0.len() - top));
+        let more = counts.0.len().saturating_sub(top) as u64
+            + left_out.get(field.as_str()).copied().unwrap_or(0);
+        if more > 0 {
+            items.push(format!("+{more} more"));
         }
         let label = format!("{:<7}", format!("{}:", field.as_str()));
         let body = wrap_words(&items.join(" · "), style.width.saturating_sub(8).max(20));

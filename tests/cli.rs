@@ -270,6 +270,21 @@ fn text_output_shows_source_place_and_facets_without_colour_on_a_pipe() {
 }
 
 #[test]
+fn facet_limit_lists_the_most_frequent_and_counts_the_rest() {
+    let all = search("Azerbaijan", &["--facet-limit", "0"]);
+    let outlets = all["facets"]["outlet"].as_object().unwrap();
+    assert_eq!(outlets.len(), 5);
+    let two = search("Azerbaijan", &["--facet-limit", "2"]);
+    assert_eq!(two["facets"]["outlet"].as_object().unwrap().len(), 2);
+    assert_eq!(two["facets_left_out"]["outlet"], 3);
+    // The text output counts what it does not show, listed or not.
+    let out = run(&["search", "Azerbaijan", "--facet-limit", "2"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.starts_with("outlet:")).unwrap();
+    assert!(line.ends_with("· +3 more"), "{text}");
+}
+
+#[test]
 fn show_prints_a_unit_with_its_neighbours() {
     let v = search("Witkoff Baku 14 March", &[]);
     let id = field(&hits(&v)[0], "id").to_string();
