@@ -13,7 +13,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, Column};
@@ -39,10 +39,11 @@ pub struct ResolvedFilters {
 pub struct FacetValues {
     pub generation: u64,
     pub values: HashMap<FacetField, Vec<String>>,
-    /// The comparison key of every value (`names::key`), same order;
-    /// computed on first use (thousands of authors cost milliseconds,
-    /// which a one-shot search without a name filter should not pay).
-    keys: std::sync::OnceLock<HashMap<FacetField, Vec<String>>>,
+    /// Per field, the comparison key of every value (`names::key`), same
+    /// order; computed on first use of the field (thousands of authors
+    /// cost milliseconds, which a search without an author filter should
+    /// not pay).
+    keys: HashMap<FacetField, OnceLock<Vec<String>>>,
     segments: HashMap<SegmentId, SegmentMaps>,
 }
 
@@ -129,20 +130,24 @@ impl FacetValues {
         Ok(FacetValues {
             generation: searcher.generation().generation_id(),
             values,
-            keys: std::sync::OnceLock::new(),
+            keys: FacetField::ALL
+                .into_iter()
+                .map(|f| (f, OnceLock::new()))
+                .collect(),
             segments,
         })
     }
 
     /// The comparison keys of a field's values.
     pub fn keys(&self, field: FacetField) -> &[String] {
-        let all = self.keys.get_or_init(|| {
-            self.values
-                .iter()
-                .map(|(f, v)| (*f, v.iter().map(|name| crate::names::key(name)).collect()))
-                .collect()
-        });
-        all.get(&field).map_or(&[], Vec::as_slice)
+        let Some(keys) = self.keys.get(&field) else {
+            return &[];
+        };
+        keys.get_or_init(|| {
+            self.values.get(&field).map_or_else(Vec::new, |v| {
+                v.iter().map(|name| crate::names::key(name)).collect()
+            })
+        })
     }
 
     fn index_of(&self, field: FacetField, value: &str) -> Option<u32> {
