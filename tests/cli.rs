@@ -375,18 +375,7 @@ fn indexing_is_incremental_and_a_bad_file_loses_nothing() {
     let config = project.path().join("index-config/nutgraf.toml");
     let index = project.path().join("idx");
     let report = |args: &[&str]| -> Value {
-        let out = nutgraf(&config, &index)
-            .arg("index")
-            .arg("--json")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        json_on(&config, &index, &[&["index", "--json"], args].concat())
     };
     let first = report(&[]);
     assert_eq!(first["documents_added"], 5);
@@ -416,14 +405,7 @@ fn indexing_is_incremental_and_a_bad_file_loses_nothing() {
     let edited = report(&[]);
     assert_eq!(edited["documents_replaced"], 1);
     assert_eq!(edited["documents_unchanged"], 4);
-    let v: Value = serde_json::from_slice(
-        &nutgraf(&config, &index)
-            .args(["search", "pomegranates", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let v: Value = json_on(&config, &index, &["search", "pomegranates", "--json"]);
     assert_eq!(v["total_hits"], 1);
     assert_eq!(hits(&v)[0]["doc_id"], "cbn-azerbaijan-shiite-nation-israel");
 
@@ -432,14 +414,7 @@ fn indexing_is_incremental_and_a_bad_file_loses_nothing() {
     let out = nutgraf(&config, &index).arg("index").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not UTF-8"));
-    let v: Value = serde_json::from_slice(
-        &nutgraf(&config, &index)
-            .args(["search", "pomegranates", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let v: Value = json_on(&config, &index, &["search", "pomegranates", "--json"]);
     assert_eq!(v["total_hits"], 1, "the indexed document was lost");
 
     // Removing a document from the config deletes its units.
@@ -450,14 +425,7 @@ fn indexing_is_incremental_and_a_bad_file_loses_nothing() {
     std::fs::write(&seeds_toml, &cfg[..cut]).unwrap();
     let removed = report(&[]);
     assert_eq!(removed["documents_deleted"], 1);
-    let v: Value = serde_json::from_slice(
-        &nutgraf(&config, &index)
-            .args(["search", "pomegranates", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let v: Value = json_on(&config, &index, &["search", "pomegranates", "--json"]);
     assert_eq!(v["total_hits"], 0);
     let rebuilt = report(&["--rebuild"]);
     assert_eq!(rebuilt["documents_added"], 4);
@@ -503,25 +471,13 @@ fn an_index_of_another_version_asks_for_rebuild_which_replaces_it() {
         "{err}"
     );
 
-    let out = nutgraf(&default_config(), &index)
-        .args(["index", "--rebuild", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_on(&default_config(), &index, &["index", "--rebuild", "--json"]);
     assert_eq!(report["documents_added"], 5);
-    let v: Value = serde_json::from_slice(
-        &nutgraf(&default_config(), &index)
-            .args(["search", "Section 907", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let v: Value = json_on(
+        &default_config(),
+        &index,
+        &["search", "Section 907", "--json"],
+    );
     assert!(v["total_hits"].as_u64().unwrap() >= 3);
     // Nothing is left beside the index.
     let names: Vec<String> = std::fs::read_dir(dir.path())

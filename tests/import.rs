@@ -32,16 +32,7 @@ fn index(config: &Path, dir: &Path, extra: &[&str]) -> (i32, Value, String) {
 }
 
 fn facets(config: &Path, dir: &Path) -> Value {
-    let out = nutgraf(config, dir)
-        .args(["facets", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_on(config, dir, &["facets", "--json"])
 }
 
 #[test]
@@ -72,24 +63,14 @@ fn messy_jsonl_is_cleaned_skipped_and_counted() {
     // John Roe signed only the first a1, which the later a1 replaced.
     assert!(!authors.contains_key("John Roe"), "{authors:?}");
     assert!(!authors.keys().any(|k| k.contains('"') || k.contains('\'')));
-    let v: Value = serde_json::from_slice(
-        &nutgraf(&config, dir.path())
-            .args(["show", "a1#3", "--json"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let v: Value = json_on(&config, dir.path(), &["show", "a1#3", "--json"]);
     assert_eq!(v["units"][0]["title"], "Senate passes budget (updated)");
     // The American date was read; the junk one dropped; no javascript: link.
-    let a5: Value = serde_json::from_slice(
-        &nutgraf(&config, dir.path())
-            .args(["show", "a5#1", "--json", "--context", "0"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let a5: Value = json_on(
+        &config,
+        dir.path(),
+        &["show", "a5#1", "--json", "--context", "0"],
+    );
     assert_eq!(a5["units"][0]["published"], "2019-03-05");
     assert!(a5["units"][0]["url"].is_null());
 

@@ -56,7 +56,13 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Runs a `--json` command on the seed index, asserting success.
 pub fn json(args: &[&str]) -> Value {
-    let out = run(args);
+    json_on(&default_config(), seed_index(), args)
+}
+
+/// Runs a `--json` command with a config and an index, asserting success
+/// (exit 0, or 1 when nothing matched), and returns its JSON.
+pub fn json_on(config: &Path, index: &Path, args: &[&str]) -> Value {
+    let out = nutgraf(config, index).args(args).output().unwrap();
     assert!(
         out.status.code() == Some(0) || out.status.code() == Some(1),
         "{args:?} failed: {}",
