@@ -80,15 +80,11 @@ fn markup_in_articles_renders_as_text() {
     };
     let project = project_copy();
     let dir = project.path();
-    std::fs::write(
-        dir.join("seeds/hostile.txt"),
+    add_document(
+        dir,
+        "hostile.txt",
         "<script>window.__xss=1</script> \"><img src=x onerror=window.__xss=1> SOCAR\n\nSOCAR <b>bold</b> & more.\n\nA third paragraph.\n",
-    )
-    .unwrap();
-    let mut seeds = std::fs::read_to_string(dir.join("index-config/seeds.toml")).unwrap();
-    seeds.push_str(
         r#"
-[[document]]
 id = "hostile"
 file = "../seeds/hostile.txt"
 title = "<script>window.__xss=1</script>"
@@ -99,15 +95,9 @@ genre = "opinion"
 url = "https://example.org/\"><script>window.__xss=1</script>"
 "#,
     );
-    std::fs::write(dir.join("index-config/seeds.toml"), seeds).unwrap();
     let config = dir.join("index-config/nutgraf.toml");
     let index = dir.join("idx");
-    assert!(nutgraf(&config, &index)
-        .arg("index")
-        .output()
-        .unwrap()
-        .status
-        .success());
+    build_index(&config, &index);
     let server = start(&config, &index, Some("127.0.0.1:0"));
     node("hostile.test.mjs", &server, &chromium);
 }

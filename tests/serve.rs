@@ -237,15 +237,11 @@ const HOSTILE: &str = r#"<script>alert(1)</script> "><img src=x onerror=alert(1)
 fn article_text_and_query_echo_stay_inert() {
     let project = project_copy();
     let root = project.path();
-    std::fs::write(
-        root.join("seeds/hostile.txt"),
-        format!("{HOSTILE}\n\nA second paragraph about SOCAR <b>bold</b> & more.\n"),
-    )
-    .unwrap();
-    let mut seeds = std::fs::read_to_string(root.join("index-config/seeds.toml")).unwrap();
-    seeds.push_str(
+    add_document(
+        root,
+        "hostile.txt",
+        &format!("{HOSTILE}\n\nA second paragraph about SOCAR <b>bold</b> & more.\n"),
         r#"
-[[document]]
 id = "hostile"
 file = "../seeds/hostile.txt"
 title = "<script>alert('title')</script>"
@@ -256,15 +252,9 @@ genre = "opinion"
 url = "https://example.org/?q=%22%3E%3Cscript%3Ealert(4)%3C/script%3E"
 "#,
     );
-    std::fs::write(root.join("index-config/seeds.toml"), seeds).unwrap();
     let config = root.join("index-config/nutgraf.toml");
     let index = root.join("idx");
-    let out = nutgraf(&config, &index).arg("index").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    build_index(&config, &index);
     let s = start(&config, &index, Some("127.0.0.1:0"));
     let (status, v) = get(
         &s,
@@ -301,32 +291,18 @@ fn a_running_server_sees_new_commits() {
     let root = project.path();
     let config = root.join("index-config/nutgraf.toml");
     let index = root.join("idx");
-    assert!(nutgraf(&config, &index)
-        .arg("index")
-        .output()
-        .unwrap()
-        .status
-        .success());
+    build_index(&config, &index);
     let s = start(&config, &index, Some("127.0.0.1:0"));
     let (_, v) = get(&s, "/api/search?q=Zanzibar");
     assert_eq!(v["total_hits"], 0);
 
-    std::fs::write(
-        root.join("seeds/new.txt"),
+    add_document(
+        root,
+        "new.txt",
         "Zanzibar signs a trade deal with Baku.\n",
-    )
-    .unwrap();
-    let mut seeds = std::fs::read_to_string(root.join("index-config/seeds.toml")).unwrap();
-    seeds.push_str(
-        "\n[[document]]\nid = \"new-zanzibar\"\nfile = \"../seeds/new.txt\"\ntitle = \"Zanzibar\"\noutlet = \"Newsweek\"\nstance = \"neutral\"\ngenre = \"news report\"\n",
+        "id = \"new-zanzibar\"\nfile = \"../seeds/new.txt\"\ntitle = \"Zanzibar\"\noutlet = \"Newsweek\"\nstance = \"neutral\"\ngenre = \"news report\"\n",
     );
-    std::fs::write(root.join("index-config/seeds.toml"), seeds).unwrap();
-    assert!(nutgraf(&config, &index)
-        .arg("index")
-        .output()
-        .unwrap()
-        .status
-        .success());
+    build_index(&config, &index);
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (_, v) = get(&s, "/api/search?q=Zanzibar");

@@ -59,6 +59,28 @@ pub fn json(args: &[&str]) -> Value {
     json_on(&default_config(), seed_index(), args)
 }
 
+/// Builds or updates an index, asserting success.
+pub fn build_index(config: &Path, index: &Path) {
+    let out = nutgraf(config, index).arg("index").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Adds a document to a project copy: its text as `seeds/<file>` and its
+/// `[[document]]` table (the lines after the header) to
+/// `index-config/seeds.toml`.
+pub fn add_document(project: &Path, file: &str, text: &str, table: &str) {
+    std::fs::write(project.join("seeds").join(file), text).unwrap();
+    let toml = project.join("index-config/seeds.toml");
+    let mut seeds = std::fs::read_to_string(&toml).unwrap();
+    seeds.push_str("\n[[document]]\n");
+    seeds.push_str(table.trim_start());
+    std::fs::write(&toml, seeds).unwrap();
+}
+
 /// Runs a `--json` command with a config and an index, asserting success
 /// (exit 0, or 1 when nothing matched), and returns its JSON.
 pub fn json_on(config: &Path, index: &Path, args: &[&str]) -> Value {
