@@ -56,13 +56,19 @@ impl<'a> UnitReader<'a> {
 
     /// The unit at `addr`, with its document's record.
     pub fn read(&mut self, addr: DocAddress) -> Result<UnitView> {
-        let unit = self.stored(addr)?;
-        let record = match (&unit.record, self.records.get(&unit.doc_id)) {
-            (Some(own), _) => Arc::new(own.clone()),
-            (None, Some(known)) => known.clone(),
-            (None, None) => Arc::new(self.record_of(addr, &unit.doc_id, unit.paragraph)?),
+        let mut unit = self.stored(addr)?;
+        let record = match self.records.get(&unit.doc_id) {
+            Some(known) => known.clone(),
+            None => {
+                let record = match unit.record.take() {
+                    Some(own) => own,
+                    None => self.record_of(addr, &unit.doc_id, unit.paragraph)?,
+                };
+                let record = Arc::new(record);
+                self.records.insert(unit.doc_id.clone(), record.clone());
+                record
+            }
         };
-        self.records.insert(unit.doc_id.clone(), record.clone());
         Ok(UnitView {
             id: unit_id(&unit.doc_id, unit.paragraph),
             doc_id: unit.doc_id,
