@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
@@ -367,10 +367,16 @@ pub fn run(beir: &Path, index_dir: &Path, opts: &EvalOptions) -> Result<EvalRepo
     evaluate(beir, &searcher, opts, documents)
 }
 
-/// A fresh folder under the system's temporary folder, for an index that
-/// lives only as long as one evaluation.
-pub fn scratch_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("nutgraf-eval-{}", std::process::id()))
+/// A fresh, private folder under the system's temporary folder for an
+/// index that lives only as long as one evaluation (removed when dropped).
+pub fn scratch_dir() -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix("nutgraf-eval-")
+        .tempdir()
+        .map_err(|source| Error::Io {
+            context: "cannot make a scratch folder for the evaluation index".into(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ mod commands;
 /// authors, date and stance, and answers keyword queries with ranked,
 /// highlighted paragraphs that can be filtered and counted.
 #[derive(Parser, Debug)]
-#[command(name = "nutgraf", version, about, max_term_width = 100)]
+#[command(name = "nutgraf", about, max_term_width = 100)]
 pub struct Cli {
     /// The index configuration (TOML).
     #[arg(
@@ -58,10 +58,38 @@ pub enum Command {
     /// Values and counts of a facet (author, outlet, stance, genre, kind)
     /// over the whole index.
     Facets(commands::facets::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell).
+    Completions(commands::completions::Args),
+    /// Print the manual page (roff), made from these definitions.
+    Man(commands::man::Args),
+}
+
+/// The version line: the crate's version and the index schema it reads
+/// (an index of another schema needs `nutgraf index --rebuild`).
+pub fn version() -> &'static str {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    VERSION.get_or_init(|| {
+        format!(
+            "{} (index schema v{})",
+            env!("CARGO_PKG_VERSION"),
+            nutgraf::schema::SCHEMA_VERSION
+        )
+    })
+}
+
+/// The clap definitions with the version line: what parses the arguments,
+/// and what completions and the man page are made from.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command().version(version())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let result = match &cli.command {
         Command::Index(args) => commands::index::run(&cli, args),
         Command::Search(args) => commands::search::run(&cli, args),
@@ -71,6 +99,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => commands::eval::run(&cli, args),
         Command::Serve(args) => commands::serve::run(&cli, args),
         Command::Bench(args) => commands::bench::run(&cli, args),
+        Command::Completions(args) => commands::completions::run(args),
+        Command::Man(args) => commands::man::run(args),
     };
     commands::finish(result)
 }

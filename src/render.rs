@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::bench::BenchReport;
+#[cfg(feature = "yardsticks")]
 use crate::load::LoadReport;
 use crate::schema::FacetField;
 use crate::search::{
@@ -391,6 +392,7 @@ pub fn bench_text(r: &BenchReport) -> String {
 }
 
 /// A load test as terminal text.
+#[cfg(feature = "yardsticks")]
 pub fn load_text(r: &LoadReport) -> String {
     let ms = |us: u64| us as f64 / 1000.0;
     let mut out = format!(

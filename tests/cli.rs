@@ -339,16 +339,24 @@ fn facets_cover_the_whole_index() {
 
 #[test]
 fn malformed_queries_and_configs_fail_clearly() {
-    for q in ["\"unbalanced", "title:", "(", "AND", "nosuchfield:word"] {
+    // Each is read as meant where it can be, and is an error otherwise:
+    // the exit code says which (0 found, 1 nothing found, 2 error).
+    for (q, expected) in [
+        ("\"unbalanced", 1),     // the phrase "unbalanced": in no unit
+        ("title:", 2),           // a scope with nothing after it
+        ("(", 0),                // an empty group: no words, every unit
+        ("AND", 0),              // the word "and"
+        ("nosuchfield:word", 1), // not a scope: the words, in no unit
+    ] {
         let out = run(&["search", q]);
-        let code = out.status.code();
-        assert!(
-            code == Some(0) || code == Some(1) || code == Some(2),
-            "{q}: {code:?}"
-        );
-        if code == Some(2) {
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert!(err.starts_with("nutgraf: "), "{q}: {err}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(expected), "{q}: {err}");
+        assert!(!err.contains("panicked"), "{q}: {err}");
+        if expected == 2 {
+            assert!(
+                err.starts_with("nutgraf: invalid query: column"),
+                "{q}: {err}"
+            );
         }
     }
     let dir = tempfile::tempdir().unwrap();

@@ -315,6 +315,10 @@ fn a_running_server_sees_new_commits() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "yardsticks"),
+    ignore = "the load test is in the `yardsticks` feature: cargo test --release --features yardsticks"
+)]
 fn a_short_load_test_reports_rate_and_latency_without_errors() {
     let s = seeds_server();
     let queries = root().join("benches/queries/seeds.txt");

@@ -2,12 +2,10 @@
 
 use std::path::PathBuf;
 
-use nutgraf::bench::{self, BenchOptions, BenchQuery, BenchReport};
-use nutgraf::fts5::Fts5;
-use nutgraf::{load, render};
-use serde::Serialize;
+use nutgraf::bench::{self, BenchOptions, BenchQuery};
+use nutgraf::render;
 
-use super::{open_searcher, print, CommandResult, Outcome};
+use super::{not_in_this_build, open_searcher, print, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -45,22 +43,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// `bench --sqlite --json`: both reports and their ratio.
-#[derive(Serialize)]
-struct Comparison<'a> {
-    #[serde(flatten)]
-    nutgraf: &'a BenchReport,
-    sqlite: &'a BenchReport,
-    sqlite_units: usize,
-    /// SQLite's p50 over nutgraf's.
-    speedup_p50: f64,
-    speedup_p99: f64,
-}
-
-fn ratio(a: u64, b: u64) -> f64 {
-    a as f64 / b.max(1) as f64
-}
-
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let mut queries: Vec<BenchQuery> = Vec::new();
     for f in &args.queries {
@@ -72,22 +54,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         ));
     }
     if let Some(url) = &args.url {
-        let report = load::run(
-            url,
-            &queries,
-            args.clients,
-            std::time::Duration::from_secs(args.duration),
-        )?;
-        if args.json {
-            print(&render::json(&report));
-        } else {
-            print(&render::load_text(&report));
-        }
-        return Ok(if report.errors == 0 {
-            Outcome::Found
-        } else {
-            Outcome::NothingFound
-        });
+        return load_test(url, &queries, args);
     }
     let opts = BenchOptions {
         runs: args.runs.max(1),
@@ -104,24 +71,79 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         }
         return Ok(Outcome::Found);
     }
+    sqlite_beside(&searcher, &queries, opts, &ours, args.json)
+}
+
+/// `bench --url`: a bounded HTTP load test of a running server.
+#[cfg(feature = "yardsticks")]
+fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
+    let report = nutgraf::load::run(
+        url,
+        queries,
+        args.clients,
+        std::time::Duration::from_secs(args.duration),
+    )?;
+    if args.json {
+        print(&render::json(&report));
+    } else {
+        print(&render::load_text(&report));
+    }
+    Ok(if report.errors == 0 {
+        Outcome::Found
+    } else {
+        Outcome::NothingFound
+    })
+}
+
+#[cfg(not(feature = "yardsticks"))]
+fn load_test(_: &str, _: &[BenchQuery], _: &Args) -> CommandResult {
+    Err(not_in_this_build(
+        "bench --url (the HTTP load test)",
+        "yardsticks",
+    ))
+}
+
+/// `bench --sqlite --json`: both reports and their ratio.
+#[cfg(feature = "yardsticks")]
+#[derive(serde::Serialize)]
+struct Comparison<'a> {
+    #[serde(flatten)]
+    nutgraf: &'a bench::BenchReport,
+    sqlite: &'a bench::BenchReport,
+    sqlite_units: usize,
+    /// SQLite's p50 over nutgraf's.
+    speedup_p50: f64,
+    speedup_p99: f64,
+}
+
+/// `bench --sqlite`: the same queries on SQLite FTS5 holding the same units.
+#[cfg(feature = "yardsticks")]
+fn sqlite_beside(
+    searcher: &nutgraf::Searcher,
+    queries: &[BenchQuery],
+    opts: BenchOptions,
+    ours: &bench::BenchReport,
+    json: bool,
+) -> CommandResult {
+    let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
     let scratch = tempfile::tempdir().map_err(|e| nutgraf::Error::Io {
         context: "making a scratch folder for SQLite".into(),
         source: e,
     })?;
     eprintln!("nutgraf: copying the units into SQLite FTS5…");
-    let (fts5, units) = Fts5::build(&searcher, &scratch.path().join("units.sqlite"))?;
-    let theirs = bench::run(&fts5, &queries, opts)?;
+    let (fts5, units) = nutgraf::fts5::Fts5::build(searcher, &scratch.path().join("units.sqlite"))?;
+    let theirs = bench::run(&fts5, queries, opts)?;
     let comparison = Comparison {
-        nutgraf: &ours,
+        nutgraf: ours,
         sqlite: &theirs,
         sqlite_units: units,
         speedup_p50: ratio(theirs.p50_us, ours.p50_us),
         speedup_p99: ratio(theirs.p99_us, ours.p99_us),
     };
-    if args.json {
+    if json {
         print(&render::json(&comparison));
     } else {
-        print(&render::bench_text(&ours));
+        print(&render::bench_text(ours));
         print("\n");
         print(&render::bench_text(&theirs));
         print(&format!(
@@ -130,4 +152,18 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         ));
     }
     Ok(Outcome::Found)
+}
+
+#[cfg(not(feature = "yardsticks"))]
+fn sqlite_beside(
+    _: &nutgraf::Searcher,
+    _: &[BenchQuery],
+    _: BenchOptions,
+    _: &bench::BenchReport,
+    _: bool,
+) -> CommandResult {
+    Err(not_in_this_build(
+        "bench --sqlite (the SQLite FTS5 yardstick)",
+        "yardsticks",
+    ))
 }

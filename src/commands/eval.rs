@@ -29,15 +29,13 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     // The collection gets its own scratch index, never --index: an
     // evaluation must not overwrite an index someone searches.
     let _ = cli;
-    let dir = eval::scratch_dir();
+    let scratch = eval::scratch_dir()?;
     let opts = EvalOptions {
         split: args.split.clone(),
         title_boost: args.title_boost,
         ..EvalOptions::default()
     };
-    let report = eval::run(&args.beir, &dir, &opts);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = report?;
+    let report = eval::run(&args.beir, scratch.path(), &opts)?;
     if args.json {
         print(&render::json(&report));
     } else {

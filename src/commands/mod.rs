@@ -14,9 +14,11 @@ use nutgraf::{Config, Error, Searcher};
 use crate::Cli;
 
 pub mod bench;
+pub mod completions;
 pub mod eval;
 pub mod facets;
 pub mod index;
+pub mod man;
 pub mod search;
 pub mod serve;
 pub mod show;
@@ -68,6 +70,15 @@ pub fn style() -> Style {
         color: tty && !no_color,
         width,
     }
+}
+
+/// The error of a command or flag whose cargo feature this binary was
+/// built without: it still parses, and says how to get it.
+#[allow(dead_code)] // used only by builds without some feature
+pub fn not_in_this_build(what: &str, feature: &str) -> Error {
+    Error::Input(format!(
+        "{what} is not in this build of nutgraf; build it with `cargo install --path . --features {feature}` (or `cargo run --release --features {feature} -- …`)"
+    ))
 }
 
 pub fn load_config(cli: &Cli) -> Result<Config, Error> {

@@ -2,9 +2,12 @@
 
 use std::net::SocketAddr;
 
+#[cfg(feature = "server")]
 use nutgraf::server;
 
-use super::{open_searcher_following, CommandResult, Outcome};
+#[cfg(feature = "server")]
+use super::open_searcher_following;
+use super::CommandResult;
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -15,6 +18,12 @@ pub struct Args {
     pub addr: SocketAddr,
 }
 
+#[cfg(not(feature = "server"))]
+pub fn run(_: &Cli, _: &Args) -> CommandResult {
+    Err(super::not_in_this_build("serve", "server"))
+}
+
+#[cfg(feature = "server")]
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher_following(cli)?;
     let dir = searcher.index.dir.clone();
@@ -40,5 +49,5 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
             context: format!("serving on {}", args.addr),
             source: e,
         })?;
-    Ok(Outcome::Found)
+    Ok(super::Outcome::Found)
 }

@@ -21,17 +21,21 @@ try {
   // Expand context and similar paragraphs too: every path that renders text.
   await page.click('#results article.hit .context-toggle');
   await page.waitForSelector('#results .context .context-unit', { timeout: 15000 });
+  await page.click('#results article.hit .similar-toggle');
+  await page.waitForSelector('#results .similar p', { timeout: 15000 });
   await page.waitForTimeout(300);
   const report = await page.evaluate(() => ({
     injected: document.querySelectorAll('#results img, #results script, #results b, #facets img, main img').length,
     xss: window.__xss,
     title: document.querySelector('#results article.hit')?.textContent || '',
+    similarShown: document.querySelectorAll('#results .similar p').length,
     links: [...document.querySelectorAll('#results a[href]')].map((a) => a.getAttribute('href')),
   }));
   const checks = [
     [report.injected === 0, 'no markup from the index became elements', `${report.injected} did`],
     [report.xss === undefined, 'no script ran', 'window.__xss was set'],
     [dialogs.length === 0, 'no alert opened', dialogs.join(', ')],
+    [report.similarShown > 0, 'the similar paragraphs opened (their text is checked too)', 'nothing opened'],
     [report.title.includes('<script>'), 'the hostile title is shown as text', report.title.slice(0, 200)],
     [report.links.every((h) => /^(https?:|\/|\?|#)/.test(h)), 'every link is http(s) or the page', String(report.links)],
   ];
