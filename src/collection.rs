@@ -472,7 +472,9 @@ fn csv_records(input: impl Read + Send) -> impl Iterator<Item = Row> + Send {
         inner: input,
         quoting: quoting.clone(),
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(watched);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(watched);
     let headers: Result<Vec<String>, RowError> = reader
         .headers()
         .map(|h| h.iter().map(|s| s.trim().to_string()).collect())
