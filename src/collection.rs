@@ -166,6 +166,14 @@ pub enum ProblemKind {
     NoId,
     EmptyText,
     UnknownStance,
+    /// Two different ids that become the same id once cleaned (`a#1`,
+    /// `a-1`): the later record is skipped, not allowed to replace the
+    /// earlier.
+    IdClash,
+    /// The file could not be read on (an I/O error, a compressed stream
+    /// cut short or damaged, a last record cut in half): the read ends
+    /// here, whatever `--strict` says.
+    Unreadable,
 }
 
 impl ProblemKind {
@@ -175,6 +183,8 @@ impl ProblemKind {
             ProblemKind::NoId => "no id",
             ProblemKind::EmptyText => "empty text",
             ProblemKind::UnknownStance => "stance not in the vocabulary",
+            ProblemKind::IdClash => "ids that clash once cleaned",
+            ProblemKind::Unreadable => "unreadable file",
         }
     }
 }
@@ -215,8 +225,16 @@ pub struct Repairs {
 /// What a record becomes.
 pub type Record = Result<Document, Problem>;
 
+/// Why a row gave no fields: a bad record (skipped and counted), or a
+/// read that cannot go on (the end of the collection).
+#[derive(Debug, Clone, PartialEq)]
+enum RowError {
+    Bad(String),
+    Fatal(String),
+}
+
 /// A record's fields by name, or why it could not be read, with its line.
-type Row = (usize, Result<HashMap<String, String>, String>);
+type Row = (usize, Result<HashMap<String, String>, RowError>);
 type Rows = Box<dyn Iterator<Item = Row> + Send>;
 
 /// Counts bytes as they are read (progress in MB/s and ETA).
@@ -244,6 +262,11 @@ pub struct Reader {
     pub bytes_total: u64,
     pub repairs: Repairs,
     taken: usize,
+    /// Cleaned id -> the id as written when cleaning changed it, and its
+    /// line: two ids that clean alike are a clash, not a replacement.
+    ids: HashMap<String, (Option<Box<str>>, usize)>,
+    /// A read failed: nothing more is read.
+    failed: bool,
 }
 
 /// Opens a collection (`input` replaces its file, as `--input` does).
@@ -271,7 +294,14 @@ pub fn open(
             collection.line,
         ))
     })?;
-    let bytes_total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let metadata = file.metadata().ok();
+    if metadata.as_ref().is_some_and(|m| m.is_dir()) {
+        return Err(crate::Error::Input(format!(
+            "{}: is a folder, not a collection file (JSONL or CSV, plain or .gz); pass the file itself with --input PATH",
+            path.display()
+        )));
+    }
+    let bytes_total = metadata.map_or(0, |m| m.len());
     let bytes_read = Arc::new(AtomicU64::new(0));
     let mut buffered = BufReader::with_capacity(
         1 << 16,
@@ -302,6 +332,8 @@ pub fn open(
         bytes_total,
         repairs: Repairs::default(),
         taken: 0,
+        ids: HashMap::new(),
+        failed: false,
     })
 }
 
@@ -319,18 +351,35 @@ fn value_text(v: &Value) -> Option<String> {
     }
 }
 
-/// JSON objects, one per line, as field maps.
+/// JSON objects, one per line, as field maps. A read error ends the
+/// rows (it would repeat forever), and so does a last line that is cut
+/// short: a file that ends mid-record was not read whole.
 fn jsonl_records(mut input: impl BufRead + Send) -> impl Iterator<Item = Row> + Send {
     let mut line_no = 0;
+    let mut offset = 0u64;
     let mut buf = Vec::new();
+    let mut done = false;
     std::iter::from_fn(move || loop {
+        if done {
+            return None;
+        }
         buf.clear();
         line_no += 1;
         match input.read_until(b'\n', &mut buf) {
             Ok(0) => return None,
             Ok(_) => {}
-            Err(e) => return Some((line_no, Err(format!("cannot read: {e}")))),
+            Err(e) => {
+                done = true;
+                return Some((
+                    line_no,
+                    Err(RowError::Fatal(format!(
+                        "cannot read it: {e} (after byte {} of its text); the file looks cut short or damaged",
+                        offset + buf.len() as u64
+                    ))),
+                ));
+            }
         }
+        offset += buf.len() as u64;
         if buf.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -339,32 +388,110 @@ fn jsonl_records(mut input: impl BufRead + Send) -> impl Iterator<Item = Row> + 
                 .into_iter()
                 .filter_map(|(k, v)| value_text(&v).map(|v| (k, v)))
                 .collect()),
-            Ok(_) => Err("not a JSON object".to_string()),
-            Err(e) => Err(format!("not JSON: {e}")),
+            Ok(_) => Err(RowError::Bad("not a JSON object".to_string())),
+            Err(e) if buf.last() != Some(&b'\n') => {
+                done = true;
+                Err(RowError::Fatal(format!(
+                    "the file ends in the middle of a record ({e}; byte {offset} of the text): it looks cut short"
+                )))
+            }
+            Err(e) => Err(RowError::Bad(format!("not JSON: {e}"))),
         };
         return Some((line_no, parsed));
     })
 }
 
-/// CSV rows (the first is the header) as field maps.
+/// Follows the quoting of a CSV stream as the `csv` crate reads it (a
+/// quote opens a quoted value only at the start of a value; `""` inside
+/// one is a quote), so that a quote never closed is seen at the end: the
+/// crate would silently read the rest of the file as one value.
+#[derive(Debug, Default)]
+struct Quoting {
+    state: QuoteState,
+    line: usize,
+    /// The line where the open quoted value started.
+    opened: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+enum QuoteState {
+    #[default]
+    ValueStart,
+    Unquoted,
+    Quoted,
+    QuoteInQuoted,
+}
+
+impl Quoting {
+    fn feed(&mut self, bytes: &[u8]) {
+        use QuoteState::*;
+        for &b in bytes {
+            let separator = matches!(b, b',' | b'\n' | b'\r');
+            self.state = match (self.state, b) {
+                (ValueStart, b'"') => {
+                    self.opened = self.line + 1;
+                    Quoted
+                }
+                (ValueStart | Unquoted, _) if separator => ValueStart,
+                (ValueStart | Unquoted, _) => Unquoted,
+                (Quoted, b'"') => QuoteInQuoted,
+                (Quoted, _) => Quoted,
+                (QuoteInQuoted, b'"') => Quoted,
+                (QuoteInQuoted, _) if separator => ValueStart,
+                (QuoteInQuoted, _) => Unquoted,
+            };
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+    }
+}
+
+/// Reads through, telling [`Quoting`] what passed.
+struct QuoteWatch<R> {
+    inner: R,
+    quoting: Arc<std::sync::Mutex<Quoting>>,
+}
+
+impl<R: Read> Read for QuoteWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.quoting
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .feed(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// CSV rows (the first is the header) as field maps. A read error ends
+/// the rows; a quote never closed makes its record a bad one.
 fn csv_records(input: impl Read + Send) -> impl Iterator<Item = Row> + Send {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers: Result<Vec<String>, String> = reader
+    let quoting = Arc::new(std::sync::Mutex::new(Quoting::default()));
+    let watched = QuoteWatch {
+        inner: input,
+        quoting: quoting.clone(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(watched);
+    let headers: Result<Vec<String>, RowError> = reader
         .headers()
         .map(|h| h.iter().map(|s| s.trim().to_string()).collect())
-        .map_err(|e| format!("no header row: {e}"));
+        .map_err(|e| match e.kind() {
+            csv::ErrorKind::Io(io) => RowError::Fatal(format!("cannot read the header row: {io}")),
+            _ => RowError::Bad(format!("no header row: {e}")),
+        });
     let mut records = reader.into_records();
-    let mut failed_header = Some(headers.clone());
-    std::iter::from_fn(move || {
-        let headers = match &headers {
-            Ok(h) => h,
-            Err(_) => {
-                return failed_header
-                    .take()
-                    .and_then(|h| h.err())
-                    .map(|e| (1, Err(e)));
-            }
-        };
+    let mut failed_header = headers.clone().err();
+    let mut done = false;
+    // One record is held back until the next is read: only then is it
+    // known whether the file ended inside its quotes.
+    let mut ahead: Option<Row> = None;
+    let mut next_row = move |headers: &Vec<String>| -> Option<Row> {
+        if done {
+            return None;
+        }
         let record = records.next()?;
         Some(match record {
             Ok(r) => {
@@ -372,7 +499,11 @@ fn csv_records(input: impl Read + Send) -> impl Iterator<Item = Row> + Send {
                 if r.len() != headers.len() {
                     (
                         line,
-                        Err(format!("{} values for {} columns", r.len(), headers.len())),
+                        Err(RowError::Bad(format!(
+                            "{} values for {} columns",
+                            r.len(),
+                            headers.len()
+                        ))),
                     )
                 } else {
                     (
@@ -387,9 +518,45 @@ fn csv_records(input: impl Read + Send) -> impl Iterator<Item = Row> + Send {
             }
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line() as usize);
-                (line, Err(format!("not a CSV row: {e}")))
+                if let csv::ErrorKind::Io(io) = e.kind() {
+                    done = true;
+                    (
+                        line,
+                        Err(RowError::Fatal(format!(
+                            "cannot read it: {io}; the file looks cut short or damaged"
+                        ))),
+                    )
+                } else {
+                    (line, Err(RowError::Bad(format!("not a CSV row: {e}"))))
+                }
             }
         })
+    };
+    let mut started = false;
+    std::iter::from_fn(move || {
+        let headers = match &headers {
+            Ok(h) => h,
+            Err(_) => return failed_header.take().map(|e| (1, Err(e))),
+        };
+        if !started {
+            started = true;
+            ahead = next_row(headers);
+        }
+        let current = ahead.take()?;
+        ahead = next_row(headers);
+        if ahead.is_none() {
+            let q = quoting.lock().unwrap_or_else(|p| p.into_inner());
+            if q.state == QuoteState::Quoted && !matches!(current.1, Err(RowError::Fatal(_))) {
+                return Some((
+                    q.opened,
+                    Err(RowError::Bad(format!(
+                        "a quote opened on line {} is never closed, so the rest of the file would be one value; close it (a quote inside a quoted value is written \"\")",
+                        q.opened
+                    ))),
+                ));
+            }
+        }
+        Some(current)
     })
 }
 
@@ -397,17 +564,25 @@ impl Iterator for Reader {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
-        if self.collection.limit.is_some_and(|l| self.taken >= l) {
+        if self.failed || self.collection.limit.is_some_and(|l| self.taken >= l) {
             return None;
         }
         let (line, fields) = self.lines.next()?;
         self.taken += 1;
         Some(match fields {
-            Err(detail) => Err(Problem {
+            Err(RowError::Bad(detail)) => Err(Problem {
                 line,
                 kind: ProblemKind::Malformed,
                 detail,
             }),
+            Err(RowError::Fatal(detail)) => {
+                self.failed = true;
+                Err(Problem {
+                    line,
+                    kind: ProblemKind::Unreadable,
+                    detail,
+                })
+            }
             Ok(fields) => self.document(line, &fields),
         })
     }
@@ -421,8 +596,36 @@ pub fn clean_name(raw: &str) -> String {
     words.join(" ")
 }
 
+/// The latest year a collection's date may have: next year (by the
+/// system clock), so a story dated a little ahead (a time zone, a
+/// scheduled piece) is kept while junk like `2050` is not.
+pub fn latest_plausible_year() -> i32 {
+    static YEAR: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *YEAR.get_or_init(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        year_of_day((secs / 86_400) as i64) + 1
+    })
+}
+
+/// The (proleptic Gregorian) year of a day counted from 1970-01-01.
+fn year_of_day(days: i64) -> i32 {
+    // Whole 400-year cycles of 146,097 days, counted from 0000-03-01 so
+    // that the leap day ends a year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let year = yoe + era * 400 + i64::from(mp >= 10);
+    year as i32
+}
+
 /// A date as nutgraf keeps it (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), from the
-/// forms collections use; None for junk (`0001`, `2050`, empty).
+/// forms collections use; None for junk (`0001`, empty, years before 1900
+/// or after [`latest_plausible_year`]).
 pub fn clean_date(raw: &str) -> Option<String> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -432,7 +635,9 @@ pub fn clean_date(raw: &str) -> Option<String> {
     let head = raw.split(['T', ' ']).next().unwrap_or(raw);
     let date = normalise_date(head).or_else(|| american_date(head))?;
     let year: i32 = date[..4].parse().ok()?;
-    (1900..=2030).contains(&year).then_some(date)
+    (1900..=latest_plausible_year())
+        .contains(&year)
+        .then_some(date)
 }
 
 /// `M/D/YY` or `M/D/YYYY`.
@@ -474,6 +679,31 @@ impl Repairs {
 }
 
 impl Reader {
+    /// Remembers which id as written became `id`; a different one that
+    /// became the same id earlier is a clash, named with both lines.
+    fn claim_id(&mut self, id: &str, raw: &str, line: usize) -> Result<(), Problem> {
+        let raw = raw.trim();
+        match self.ids.get(id) {
+            Some((earlier, earlier_line)) => {
+                let earlier = earlier.as_deref().unwrap_or(id);
+                if earlier != raw {
+                    return Err(Problem {
+                        line,
+                        kind: ProblemKind::IdClash,
+                        detail: format!(
+                            "id \"{raw}\" (line {line}) and id \"{earlier}\" (line {earlier_line}) both become \"{id}\" (`#` and spaces become `-` in unit ids); this record was skipped: give the two distinct ids"
+                        ),
+                    });
+                }
+            }
+            None => {
+                let written = (raw != id).then(|| raw.into());
+                self.ids.insert(id.to_string(), (written, line));
+            }
+        }
+        Ok(())
+    }
+
     /// The file being read.
     pub fn file(&self) -> &Path {
         &self.collection.file
@@ -491,9 +721,8 @@ impl Reader {
 
     fn document(&mut self, line: usize, fields: &HashMap<String, String>) -> Record {
         let problem = |kind, detail: String| Problem { line, kind, detail };
-        let id = self
-            .field(fields, "id")
-            .map(|i| clean_id(&i))
+        let raw_id = self.field(fields, "id").unwrap_or_default();
+        let id = Some(clean_id(&raw_id))
             .filter(|i| !i.is_empty())
             .ok_or_else(|| problem(ProblemKind::NoId, "the id field is empty".into()))?;
         let text = self.field(fields, "text").unwrap_or_default();
@@ -558,6 +787,7 @@ impl Reader {
                 clean
             }
         };
+        self.claim_id(&id, &raw_id, line)?;
         Ok(Document {
             id,
             title,
@@ -600,8 +830,63 @@ mod tests {
         assert_eq!(clean_date("2016-09").as_deref(), Some("2016-09"));
         assert_eq!(clean_date("0001"), None);
         assert_eq!(clean_date("2050-01-01"), None);
+        // Up to next year by the clock, not a fixed 2030.
+        let next = latest_plausible_year();
+        assert!(next >= 2026, "{next}");
+        let ahead = format!("{next}-01-15");
+        assert_eq!(clean_date(&ahead).as_deref(), Some(ahead.as_str()));
+        assert_eq!(clean_date(&format!("{}-01-15", next + 1)), None);
         assert_eq!(clean_date("2016-13-01"), None);
         assert_eq!(clean_date("yesterday"), None);
+    }
+
+    #[test]
+    fn years_of_days() {
+        assert_eq!(year_of_day(0), 1970);
+        assert_eq!(year_of_day(-1), 1969);
+        // 2000-02-29 and 2000-12-31, 2001-01-01.
+        assert_eq!(year_of_day(11_016), 2000);
+        assert_eq!(year_of_day(11_322), 2000);
+        assert_eq!(year_of_day(11_323), 2001);
+        // 2031-01-01.
+        assert_eq!(year_of_day(22_280), 2031);
+        assert_eq!(year_of_day(22_279), 2030);
+    }
+
+    fn rows_of(text: &str) -> Vec<Row> {
+        csv_records(std::io::Cursor::new(text.as_bytes().to_vec())).collect()
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_a_bad_record_with_its_line() {
+        let rows = rows_of("id,text\na,\"fine \"\"quoted\"\" text\"\nb,\"open\nc,more\n");
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows[0].1.is_ok());
+        let (line, Err(RowError::Bad(detail))) = &rows[1] else {
+            panic!("{rows:?}")
+        };
+        assert_eq!(*line, 3);
+        assert!(detail.contains("never closed"), "{detail}");
+        // Quotes inside an unquoted value, and a closed multi-line value
+        // at the end, are fine.
+        let rows = rows_of("id,text\na,5\" tall\nb,\"two\nlines\"");
+        assert!(rows.iter().all(|r| r.1.is_ok()), "{rows:?}");
+    }
+
+    #[test]
+    fn a_read_error_ends_the_rows() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("the disk is gone"))
+            }
+        }
+        let rows: Vec<Row> = jsonl_records(BufReader::new(Failing)).take(5).collect();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(matches!(&rows[0].1, Err(RowError::Fatal(d)) if d.contains("the disk is gone")));
+        let rows: Vec<Row> = csv_records(Failing).take(5).collect();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(matches!(rows[0].1, Err(RowError::Fatal(_))));
     }
 
     #[test]

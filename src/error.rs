@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::ConfigError;
+use crate::index::IndexReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,6 +30,25 @@ pub enum Error {
         #[source]
         source: tantivy::TantivyError,
     },
+    /// A collection file could not be read to its end (an I/O error, a
+    /// compressed file cut short, a reader crash): nothing was deleted.
+    #[error("{}: {detail}. The file was not read to its end, so nothing was deleted{}; fix or replace the file and run `nutgraf index` again", file.display(), kept(report))]
+    IncompleteRead {
+        file: PathBuf,
+        detail: String,
+        /// What the run did before it stopped.
+        report: Box<IndexReport>,
+    },
+    /// A run would delete too many documents without `--allow-deletions`.
+    #[error("this run would delete {deleting} of the {documents} documents in {} (their ids are not in the input any more, e.g. {}); nothing was deleted{}. If the input is complete and they should go, run again with --allow-deletions", dir.display(), examples.join(", "), kept(report))]
+    DeletionsRefused {
+        dir: PathBuf,
+        deleting: usize,
+        documents: usize,
+        /// The first few ids that would go.
+        examples: Vec<String>,
+        report: Box<IndexReport>,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -39,7 +59,27 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What a stopped run kept, for its message.
+fn kept(report: &IndexReport) -> String {
+    let written = report.documents_added + report.documents_replaced;
+    if report.committed && written > 0 {
+        format!(" ({written} documents added or replaced were kept)")
+    } else {
+        String::new()
+    }
+}
+
 impl Error {
+    /// The report of an indexing run that stopped without deleting.
+    pub fn index_report(&self) -> Option<&IndexReport> {
+        match self {
+            Error::IncompleteRead { report, .. } | Error::DeletionsRefused { report, .. } => {
+                Some(report)
+            }
+            _ => None,
+        }
+    }
+
     /// Wraps a tantivy error with the index folder it concerns, turning the
     /// lock failure into its own clear message.
     pub fn tantivy(dir: &std::path::Path, source: tantivy::TantivyError) -> Error {

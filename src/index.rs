@@ -207,6 +207,9 @@ pub struct IndexOptions {
     pub strict: bool,
     /// Documents between commits (default [`DEFAULT_COMMIT_EVERY`]).
     pub commit_every: Option<usize>,
+    /// Lets a run delete more than [`deletions_need_consent`] allows
+    /// (`--allow-deletions`).
+    pub allow_deletions: bool,
 }
 
 /// What an indexing run did.
@@ -229,6 +232,26 @@ pub struct IndexReport {
     pub problems: Vec<String>,
     /// Repairs made to records that were kept.
     pub repairs: Repairs,
+    /// Documents this run would have deleted but did not: too many
+    /// without `--allow-deletions`, or a collection not read to its end.
+    pub deletions_refused: usize,
+}
+
+/// A run may delete at most this many documents without
+/// `--allow-deletions`, whatever the share...
+pub const DELETIONS_ALLOWED: usize = 10;
+/// ... or at most this share (in percent) of the index's documents.
+pub const DELETIONS_ALLOWED_PERCENT: usize = 10;
+
+/// Whether deleting `deleting` of the index's `documents` needs
+/// `--allow-deletions`: deleting every document (an empty input file), or
+/// more than [`DELETIONS_ALLOWED`] documents that are also more than
+/// [`DELETIONS_ALLOWED_PERCENT`]% of the index (a file cut short).
+pub fn deletions_need_consent(deleting: usize, documents: usize) -> bool {
+    deleting > 0
+        && (deleting >= documents
+            || (deleting > DELETIONS_ALLOWED
+                && deleting * 100 > documents * DELETIONS_ALLOWED_PERCENT))
 }
 
 /// Writes units into a tantivy writer.
@@ -436,10 +459,17 @@ pub fn update(
         other => other?,
     };
     let mut info = IndexInfo::from_config(config);
-    let existing = if opts.rebuild {
+    // What the index holds before this run: a rebuild rewrites it all but
+    // must not lose documents silently either.
+    let previous = if staging.is_some() {
         HashMap::new()
     } else {
         index.document_hashes()?
+    };
+    let existing = if opts.rebuild {
+        HashMap::new()
+    } else {
+        previous.clone()
     };
     let held_ids = if opts.rebuild {
         BTreeSet::new()
@@ -479,14 +509,41 @@ pub fn update(
         progress.finish();
     }
     for reader in readers {
-        run.collection(reader, opts.strict, progress)?;
+        if let Some(failure) = run.collection(reader, opts.strict, progress)? {
+            // Not read to its end: what is not seen may still be in the
+            // file, so nothing is deleted. What was read is kept (a
+            // rebuild keeps the old index instead, whole).
+            let report = run.keep_without_deleting(opts.rebuild, &previous)?;
+            discard_staging(staging.as_deref());
+            return Err(Error::IncompleteRead {
+                file: failure.file,
+                detail: failure.detail,
+                report: Box::new(report),
+            });
+        }
     }
     run.write_held()?;
 
+    let mut gone: Vec<&String> = previous
+        .keys()
+        .filter(|id| !run.seen.contains(*id))
+        .collect();
+    if !opts.allow_deletions && deletions_need_consent(gone.len(), previous.len()) {
+        gone.sort();
+        let examples = gone.iter().take(5).map(|s| s.to_string()).collect();
+        let report = run.keep_without_deleting(opts.rebuild, &previous)?;
+        discard_staging(staging.as_deref());
+        return Err(Error::DeletionsRefused {
+            dir: dir.to_path_buf(),
+            deleting: report.deletions_refused,
+            documents: previous.len(),
+            examples,
+            report: Box::new(report),
+        });
+    }
+
     let Run {
         mut writer,
-        existing,
-        seen,
         mut report,
         since_commit,
         mut info,
@@ -494,11 +551,11 @@ pub fn update(
         ..
     } = run;
     info.duplicate_ids = duplicates_found;
-    for id in existing.keys() {
-        if !seen.contains(id) {
+    for id in &gone {
+        if !opts.rebuild {
             writer.delete_document(id);
-            report.documents_deleted += 1;
         }
+        report.documents_deleted += 1;
     }
     let changed =
         opts.rebuild || since_commit > 0 || report.documents_deleted > 0 || index.info != info;
@@ -513,6 +570,14 @@ pub fn update(
         replace_dir(dir, &staging)?;
     }
     Ok(report)
+}
+
+/// Removes an unfinished rebuild's folder (the old index stays).
+fn discard_staging(staging: Option<&Path>) {
+    if let Some(staging) = staging {
+        // Best effort: the next rebuild removes it anyway.
+        let _ = remove_dir(staging);
+    }
 }
 
 /// Where a rebuild of the index at `dir` is staged.
@@ -638,43 +703,74 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Ends a run that must not delete: commits what was written since
+    /// the last commit (except in a rebuild, whose writes are dropped
+    /// with its deletion of everything) and reports the documents it
+    /// would have deleted as refused.
+    fn keep_without_deleting(
+        self,
+        rebuild: bool,
+        previous: &HashMap<String, String>,
+    ) -> Result<IndexReport> {
+        let Run {
+            mut writer,
+            mut report,
+            since_commit,
+            info,
+            seen,
+            ..
+        } = self;
+        report.deletions_refused = previous.keys().filter(|id| !seen.contains(*id)).count();
+        if rebuild {
+            // Dropping the writer rolls back to the last commit: the old
+            // index, whole.
+            drop(writer);
+            report.commits = 0;
+        } else {
+            if since_commit > 0 {
+                writer.commit(&info)?;
+                report.commits += 1;
+            }
+            writer.finish()?;
+        }
+        report.committed = report.commits > 0;
+        Ok(report)
+    }
+
     /// Streams one collection: records are read and parsed on a thread of
-    /// their own while this one splits and writes.
+    /// their own while this one splits and writes. `Ok(Some(_))`: the
+    /// file could not be read to its end.
     fn collection(
         &mut self,
-        mut reader: collection::Reader,
+        reader: collection::Reader,
         strict: bool,
         progress: &dyn Progress,
-    ) -> Result<()> {
+    ) -> Result<Option<ReadFailure>> {
         let file = reader.file().to_path_buf();
         let bytes = reader.bytes_read.clone();
         progress.start_bytes(reader.bytes_total, &file.display().to_string());
-        let (tx, rx) = std::sync::mpsc::sync_channel::<collection::Record>(512);
-        let parser = std::thread::spawn(move || {
-            for record in &mut reader {
-                if tx.send(record).is_err() {
-                    break;
-                }
-            }
-            reader.repairs
-        });
         let mut documents = 0u64;
         let mut outcome = Ok(());
-        for record in rx {
+        let mut unreadable = None;
+        let read = read_on_thread(reader, |record| {
             match record {
                 Ok(document) => {
                     if let Err(e) = self.take(document) {
                         outcome = Err(e);
-                        break;
+                        return false;
                     }
                     documents += 1;
+                }
+                Err(problem) if problem.kind == collection::ProblemKind::Unreadable => {
+                    unreadable = Some(format!("line {}: {}", problem.line, problem.detail));
+                    return false;
                 }
                 Err(problem) if strict => {
                     outcome = Err(Error::Input(format!(
                         "{}: {problem} (--strict stops at the first bad record; without it, bad records are skipped and counted)",
                         file.display()
                     )));
-                    break;
+                    return false;
                 }
                 Err(problem) => {
                     *self
@@ -690,12 +786,127 @@ impl Run<'_> {
                 }
             }
             progress.set_bytes(bytes.load(std::sync::atomic::Ordering::Relaxed), documents);
-        }
-        // On an error the channel closes and the parser stops.
-        let repairs = parser.join().unwrap_or_default();
+            true
+        });
         progress.finish();
         outcome?;
-        self.report.repairs.add(&repairs);
-        Ok(())
+        let detail = match (read, unreadable) {
+            (Ok(repairs), None) => {
+                self.report.repairs.add(&repairs);
+                return Ok(None);
+            }
+            (_, Some(detail)) => detail,
+            (Err(crash), None) => crash,
+        };
+        Ok(Some(ReadFailure { file, detail }))
+    }
+}
+
+/// A collection that could not be read to its end.
+struct ReadFailure {
+    file: PathBuf,
+    detail: String,
+}
+
+/// Reads `reader` on a thread of its own, handing each record to `take`
+/// until it returns false. The reader's repairs, or, when the reading
+/// thread crashed, what it said: a crash must not pass for the end of
+/// the file.
+fn read_on_thread<R>(
+    mut reader: R,
+    mut take: impl FnMut(collection::Record) -> bool,
+) -> std::result::Result<Repairs, String>
+where
+    R: Iterator<Item = collection::Record> + RepairsOf + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<collection::Record>(512);
+    let parser = std::thread::spawn(move || {
+        for record in &mut reader {
+            if tx.send(record).is_err() {
+                break;
+            }
+        }
+        reader.repairs()
+    });
+    for record in rx {
+        if !take(record) {
+            break;
+        }
+    }
+    // The receiver is gone: a parser still sending stops.
+    parser.join().map_err(|panic| {
+        let said = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        format!("reading the file failed: the reader crashed ({said}); please report this as a bug")
+    })
+}
+
+/// What a record reader repaired on the way.
+trait RepairsOf {
+    fn repairs(&self) -> Repairs;
+}
+
+impl RepairsOf for collection::Reader {
+    fn repairs(&self) -> Repairs {
+        self.repairs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Crashing(usize);
+
+    impl Iterator for Crashing {
+        type Item = collection::Record;
+        fn next(&mut self) -> Option<collection::Record> {
+            self.0 += 1;
+            if self.0 > 3 {
+                panic!("a reader bug");
+            }
+            Some(Err(collection::Problem {
+                line: self.0,
+                kind: collection::ProblemKind::Malformed,
+                detail: "bad".into(),
+            }))
+        }
+    }
+
+    impl RepairsOf for Crashing {
+        fn repairs(&self) -> Repairs {
+            Repairs::default()
+        }
+    }
+
+    #[test]
+    fn a_crashing_reader_is_a_failure_not_the_end_of_the_file() {
+        let mut taken = 0;
+        let read = read_on_thread(Crashing(0), |_| {
+            taken += 1;
+            true
+        });
+        assert_eq!(taken, 3);
+        let said = read.unwrap_err();
+        assert!(said.contains("a reader bug"), "{said}");
+    }
+
+    #[test]
+    fn deletions_need_consent_beyond_a_small_share() {
+        assert!(!deletions_need_consent(0, 0));
+        assert!(!deletions_need_consent(0, 100));
+        // Everything: an empty input.
+        assert!(deletions_need_consent(3, 3));
+        assert!(deletions_need_consent(37_554, 37_554));
+        // A handful: fine whatever the share.
+        assert!(!deletions_need_consent(1, 5));
+        assert!(!deletions_need_consent(10, 20));
+        // More than a handful and more than 10%.
+        assert!(deletions_need_consent(11, 100));
+        assert!(!deletions_need_consent(11, 110));
+        assert!(deletions_need_consent(18_000, 37_554));
     }
 }

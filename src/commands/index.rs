@@ -25,6 +25,11 @@ pub struct Args {
     /// crash up to the last commit).
     #[arg(long, value_name = "N")]
     pub commit_every: Option<usize>,
+    /// Let the run delete more than a few documents (more than 10 that
+    /// are also more than 10% of the index, or all of them); without it
+    /// such a run deletes nothing and says how many it would delete.
+    #[arg(long)]
+    pub allow_deletions: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -41,9 +46,19 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         input: args.input.clone(),
         strict: args.strict,
         commit_every: args.commit_every,
+        allow_deletions: args.allow_deletions,
     };
     let started = std::time::Instant::now();
-    let report = update(&config, &dir, &opts, &Bar::new())?;
+    let report = match update(&config, &dir, &opts, &Bar::new()) {
+        Ok(report) => report,
+        Err(e) => {
+            // A run that stopped without deleting still says what it did.
+            if let (true, Some(report)) = (args.json, e.index_report()) {
+                print(&nutgraf::render::json(report));
+            }
+            return Err(e);
+        }
+    };
     if args.json {
         print(&nutgraf::render::json(&report));
     } else {
@@ -68,6 +83,13 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
         r.units_added,
         took.as_secs_f64(),
     );
+    if r.deletions_refused > 0 {
+        let _ = writeln!(
+            out,
+            "  {} deletions refused (nothing deleted)",
+            r.deletions_refused
+        );
+    }
     if r.duplicates > 0 {
         let _ = writeln!(
             out,
