@@ -1,7 +1,12 @@
 //! The library's error type: every failure a user can meet, worded to say
 //! what went wrong, where, and how to fix it.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+use tantivy::TantivyError;
 
 use crate::config::ConfigError;
 
@@ -13,14 +18,35 @@ pub enum Error {
     NoIndex(PathBuf),
     #[error("the index at {dir} was written by another version of nutgraf ({found}); run `nutgraf index --rebuild`")]
     IndexVersion { dir: PathBuf, found: String },
+    /// A file of the index is missing, cut short or changed since it was
+    /// written (its checksum disagrees), or the files disagree with each
+    /// other. `what` names the file and the fault.
+    #[error("the index at {dir} is damaged ({what}): run `nutgraf index --rebuild`")]
+    Damaged { dir: PathBuf, what: String },
     #[error("another `nutgraf index` is writing to {0}; wait for it to finish (searches keep working meanwhile)")]
     Locked(PathBuf),
+    /// The file system refused: no space left, no permission, read-only.
+    #[error("{}", storage_message(dir, doing, source))]
+    Storage {
+        dir: PathBuf,
+        /// What nutgraf was doing, e.g. "writing the index".
+        doing: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
     #[error("invalid query: {0}")]
     Query(String),
     #[error("{0}")]
     Filter(String),
     #[error("no unit {0}: unit ids look like `<document id>#<paragraph>`, e.g. `besa-engage-azerbaijan#4`")]
     UnitNotFound(String),
+    /// The document exists but has no such paragraph.
+    #[error("no unit {id}: document {doc_id} has {paragraphs} paragraph{} ({doc_id}#1 to {doc_id}#{paragraphs})", if *paragraphs == 1 { "" } else { "s" })]
+    NoParagraph {
+        id: String,
+        doc_id: String,
+        paragraphs: u32,
+    },
     #[error("{0}")]
     Input(String),
     #[error("index error at {dir}: {source}")]
@@ -35,20 +61,123 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A panic that damage to the index does not explain: a bug.
+    #[error(
+        "internal error: {0} (a bug in nutgraf; please report it with the command that caused it)"
+    )]
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Wraps a tantivy error with the index folder it concerns, turning the
-    /// lock failure into its own clear message.
-    pub fn tantivy(dir: &std::path::Path, source: tantivy::TantivyError) -> Error {
+    /// Wraps a tantivy error with the index folder it concerns: a lock
+    /// held by another process, a refusal of the file system (no space,
+    /// no permission, read-only) and data tantivy found corrupt each get
+    /// their own message.
+    pub fn tantivy(dir: &Path, source: TantivyError) -> Error {
+        let storage = |doing: &str, e: Arc<std::io::Error>| Error::Storage {
+            dir: dir.to_path_buf(),
+            doing: doing.to_string(),
+            source: e,
+        };
         match source {
-            tantivy::TantivyError::LockFailure(..) => Error::Locked(dir.to_path_buf()),
+            TantivyError::LockFailure(LockError::LockBusy, _) => Error::Locked(dir.to_path_buf()),
+            TantivyError::LockFailure(LockError::IoError(e), _) => {
+                storage("creating the index's lock file", e)
+            }
+            TantivyError::IoError(e) if is_storage(&e) => storage("writing the index", e),
+            TantivyError::OpenWriteError(OpenWriteError::IoError { io_error, .. }) => {
+                storage("writing the index", io_error)
+            }
+            TantivyError::OpenReadError(OpenReadError::IoError { io_error, .. })
+                if is_storage(&io_error) =>
+            {
+                storage("reading the index", io_error)
+            }
+            TantivyError::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. })
+                if is_storage(&io_error) =>
+            {
+                storage("opening the index", io_error)
+            }
+            TantivyError::DataCorruption(c) => Error::Damaged {
+                dir: dir.to_path_buf(),
+                what: corruption_message(&c),
+            },
             source => Error::Tantivy {
                 dir: dir.to_path_buf(),
                 source,
             },
         }
+    }
+
+    /// Whether this error may come from a damaged index (so a check of
+    /// the index's files should decide what to report).
+    pub fn may_be_damage(&self) -> bool {
+        match self {
+            Error::Tantivy { source, .. } => !matches!(
+                source,
+                TantivyError::AggregationError(_)
+                    | TantivyError::FieldNotFound(_)
+                    | TantivyError::InvalidArgument(_)
+                    | TantivyError::IndexAlreadyExists
+                    | TantivyError::IndexBuilderMissingArgument(_)
+            ),
+            Error::IndexVersion { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Errors of the file system itself (as opposed to bad bytes in a file).
+fn is_storage(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::StorageFull
+            | ErrorKind::QuotaExceeded
+            | ErrorKind::PermissionDenied
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::FileTooLarge
+    )
+}
+
+fn storage_message(dir: &Path, doing: &str, e: &std::io::Error) -> String {
+    let d = dir.display();
+    match e.kind() {
+        ErrorKind::StorageFull => format!(
+            "no space left on the device holding {d} (while {doing}): free some space and run the command again; the index keeps its last commit"
+        ),
+        ErrorKind::QuotaExceeded => format!(
+            "disk quota exceeded on the device holding {d} (while {doing}): free some space or raise the quota and run the command again"
+        ),
+        ErrorKind::ReadOnlyFilesystem => format!(
+            "{d} is on a read-only file system (while {doing}): searching works, indexing needs a writable folder"
+        ),
+        ErrorKind::PermissionDenied => format!(
+            "permission denied in {d} (while {doing}): {e}; check the folder's owner and permissions"
+        ),
+        _ => format!("cannot use {d} (while {doing}): {e}"),
+    }
+}
+
+/// tantivy's corruption report, shortened: the file and the first
+/// words of the fault (tantivy quotes all of `meta.json`).
+fn corruption_message(c: &tantivy::error::DataCorruption) -> String {
+    // Only the Debug form is public: `Data corruption (in file `"F"`): C.`
+    let text = format!("{c:?}");
+    let file = text
+        .split_once("(in file `\"")
+        .and_then(|(_, rest)| rest.split_once("\"`)"))
+        .map(|(file, _)| file.to_string());
+    let comment = text.split_once(": ").map_or(text.as_str(), |(_, c)| c);
+    let comment = comment.split(". Content:").next().unwrap_or_default();
+    let mut short: String = comment.chars().take(120).collect();
+    if short.len() < comment.len() {
+        short.push('…');
+    }
+    let short = short.trim_end_matches('.');
+    match file {
+        Some(file) => format!("{file}: {short}"),
+        None => short.to_string(),
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod eval;
 pub mod fts5;
 pub mod index;
+pub mod integrity;
 pub mod lexicon;
 pub mod load;
 pub mod names;
