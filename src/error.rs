@@ -100,6 +100,13 @@ impl Error {
             {
                 storage("opening the index", io_error)
             }
+            // Parts of tantivy pass an I/O error on as its text only.
+            TantivyError::InternalError(m) | TantivyError::ErrorInThread(m)
+                if storage_kind_in(&m).is_some() =>
+            {
+                let kind = storage_kind_in(&m).unwrap_or(ErrorKind::Other);
+                storage("writing the index", Arc::new(std::io::Error::new(kind, m)))
+            }
             TantivyError::DataCorruption(c) => Error::Damaged {
                 dir: dir.to_path_buf(),
                 what: corruption_message(&c),
@@ -139,6 +146,36 @@ fn is_storage(e: &std::io::Error) -> bool {
             | ErrorKind::ReadOnlyFilesystem
             | ErrorKind::FileTooLarge
     )
+}
+
+/// The kind of file-system error an error's text names, if any: tantivy
+/// turns some I/O errors into text (`"No space left on device (os error
+/// 28)"`), losing their kind.
+fn storage_kind_in(message: &str) -> Option<ErrorKind> {
+    let kinds = [
+        ErrorKind::StorageFull,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::ReadOnlyFilesystem,
+        ErrorKind::PermissionDenied,
+        ErrorKind::FileTooLarge,
+    ];
+    // The OS's errors by number (Linux, macOS), then Rust's own words.
+    #[cfg(unix)]
+    {
+        let code = message
+            .rsplit_once("(os error ")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .and_then(|(n, _)| n.parse::<i32>().ok());
+        if let Some(code) = code {
+            let kind = std::io::Error::from_raw_os_error(code).kind();
+            if kinds.contains(&kind) {
+                return Some(kind);
+            }
+        }
+    }
+    kinds
+        .into_iter()
+        .find(|&kind| message.contains(&std::io::Error::from(kind).to_string()))
 }
 
 fn storage_message(dir: &Path, doing: &str, e: &std::io::Error) -> String {
