@@ -218,3 +218,53 @@ fn corruption_message(c: &tantivy::error::DataCorruption) -> String {
         None => short.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each refusal of the file system says what it is and names the
+    /// folder; only a lock held by another process is "another indexer".
+    #[test]
+    fn storage_errors_and_lock_failures_say_their_cause() {
+        let dir = Path::new("/data/idx");
+        let io = |kind: ErrorKind| Arc::new(std::io::Error::from(kind));
+        let said = |e: TantivyError| Error::tantivy(dir, e).to_string();
+
+        let full = said(TantivyError::IoError(io(ErrorKind::StorageFull)));
+        assert!(
+            full.contains("no space left on the device holding /data/idx"),
+            "{full}"
+        );
+        // As tantivy passes some on: the OS's text only.
+        let text = said(TantivyError::InternalError(
+            "No space left on device (os error 28)".into(),
+        ));
+        assert!(
+            text.contains("no space left on the device holding"),
+            "{text}"
+        );
+
+        let busy = said(TantivyError::LockFailure(LockError::LockBusy, None));
+        assert!(
+            busy.contains("another `nutgraf index` is writing"),
+            "{busy}"
+        );
+        let read_only = said(TantivyError::LockFailure(
+            LockError::IoError(io(ErrorKind::ReadOnlyFilesystem)),
+            None,
+        ));
+        assert!(
+            read_only.contains("read-only file system") && !read_only.contains("another"),
+            "{read_only}"
+        );
+        let denied = said(TantivyError::LockFailure(
+            LockError::IoError(io(ErrorKind::PermissionDenied)),
+            None,
+        ));
+        assert!(
+            denied.contains("permission denied in /data/idx") && !denied.contains("another"),
+            "{denied}"
+        );
+    }
+}
