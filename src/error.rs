@@ -1,7 +1,12 @@
 //! The library's error type: every failure a user can meet, worded to say
 //! what went wrong, where, and how to fix it.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
+use tantivy::TantivyError;
 
 use crate::config::ConfigError;
 use crate::index::IndexReport;
@@ -14,14 +19,35 @@ pub enum Error {
     NoIndex(PathBuf),
     #[error("the index at {dir} was written by another version of nutgraf ({found}); run `nutgraf index --rebuild`")]
     IndexVersion { dir: PathBuf, found: String },
+    /// A file of the index is missing, cut short or changed since it was
+    /// written (its checksum disagrees), or the files disagree with each
+    /// other. `what` names the file and the fault.
+    #[error("the index at {dir} is damaged ({what}): run `nutgraf index --rebuild`")]
+    Damaged { dir: PathBuf, what: String },
     #[error("another `nutgraf index` is writing to {0}; wait for it to finish (searches keep working meanwhile)")]
     Locked(PathBuf),
+    /// The file system refused: no space left, no permission, read-only.
+    #[error("{}", storage_message(dir, doing, source))]
+    Storage {
+        dir: PathBuf,
+        /// What nutgraf was doing, e.g. "writing the index".
+        doing: String,
+        #[source]
+        source: Arc<std::io::Error>,
+    },
     #[error("invalid query: {0}")]
     Query(String),
     #[error("{0}")]
     Filter(String),
     #[error("no unit {0}: unit ids look like `<document id>#<paragraph>`, e.g. `besa-engage-azerbaijan#4`")]
     UnitNotFound(String),
+    /// The document exists but has no such paragraph.
+    #[error("no unit {id}: document {doc_id} has {paragraphs} paragraph{} ({doc_id}#1 to {doc_id}#{paragraphs})", if *paragraphs == 1 { "" } else { "s" })]
+    NoParagraph {
+        id: String,
+        doc_id: String,
+        paragraphs: u32,
+    },
     #[error("{0}")]
     Input(String),
     #[error("index error at {dir}: {source}")]
@@ -55,6 +81,11 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A panic that damage to the index does not explain: a bug.
+    #[error(
+        "internal error: {0} (a bug in nutgraf; please report it with the command that caused it)"
+    )]
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -80,15 +111,200 @@ impl Error {
         }
     }
 
-    /// Wraps a tantivy error with the index folder it concerns, turning the
-    /// lock failure into its own clear message.
-    pub fn tantivy(dir: &std::path::Path, source: tantivy::TantivyError) -> Error {
+    /// Wraps a tantivy error with the index folder it concerns: a lock
+    /// held by another process, a refusal of the file system (no space,
+    /// no permission, read-only) and data tantivy found corrupt each get
+    /// their own message.
+    pub fn tantivy(dir: &Path, source: TantivyError) -> Error {
+        let storage = |doing: &str, e: Arc<std::io::Error>| Error::Storage {
+            dir: dir.to_path_buf(),
+            doing: doing.to_string(),
+            source: e,
+        };
         match source {
-            tantivy::TantivyError::LockFailure(..) => Error::Locked(dir.to_path_buf()),
+            TantivyError::LockFailure(LockError::LockBusy, _) => Error::Locked(dir.to_path_buf()),
+            TantivyError::LockFailure(LockError::IoError(e), _) => {
+                storage("creating the index's lock file", e)
+            }
+            TantivyError::IoError(e) if is_storage(&e) => storage("writing the index", e),
+            TantivyError::OpenWriteError(OpenWriteError::IoError { io_error, .. }) => {
+                storage("writing the index", io_error)
+            }
+            TantivyError::OpenReadError(OpenReadError::IoError { io_error, .. })
+                if is_storage(&io_error) =>
+            {
+                storage("reading the index", io_error)
+            }
+            TantivyError::OpenDirectoryError(OpenDirectoryError::IoError { io_error, .. })
+                if is_storage(&io_error) =>
+            {
+                storage("opening the index", io_error)
+            }
+            // Parts of tantivy pass an I/O error on as its text only.
+            TantivyError::InternalError(m) | TantivyError::ErrorInThread(m)
+                if storage_kind_in(&m).is_some() =>
+            {
+                let kind = storage_kind_in(&m).unwrap_or(ErrorKind::Other);
+                storage("writing the index", Arc::new(std::io::Error::new(kind, m)))
+            }
+            TantivyError::DataCorruption(c) => Error::Damaged {
+                dir: dir.to_path_buf(),
+                what: corruption_message(&c),
+            },
             source => Error::Tantivy {
                 dir: dir.to_path_buf(),
                 source,
             },
         }
+    }
+
+    /// Whether this error may come from a damaged index (so a check of
+    /// the index's files should decide what to report).
+    pub fn may_be_damage(&self) -> bool {
+        match self {
+            Error::Tantivy { source, .. } => !matches!(
+                source,
+                TantivyError::AggregationError(_)
+                    | TantivyError::FieldNotFound(_)
+                    | TantivyError::InvalidArgument(_)
+                    | TantivyError::IndexAlreadyExists
+                    | TantivyError::IndexBuilderMissingArgument(_)
+            ),
+            Error::IndexVersion { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// Errors of the file system itself (as opposed to bad bytes in a file).
+fn is_storage(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::StorageFull
+            | ErrorKind::QuotaExceeded
+            | ErrorKind::PermissionDenied
+            | ErrorKind::ReadOnlyFilesystem
+            | ErrorKind::FileTooLarge
+    )
+}
+
+/// The kind of file-system error an error's text names, if any: tantivy
+/// turns some I/O errors into text (`"No space left on device (os error
+/// 28)"`), losing their kind.
+fn storage_kind_in(message: &str) -> Option<ErrorKind> {
+    let kinds = [
+        ErrorKind::StorageFull,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::ReadOnlyFilesystem,
+        ErrorKind::PermissionDenied,
+        ErrorKind::FileTooLarge,
+    ];
+    // The OS's errors by number (Linux, macOS), then Rust's own words.
+    #[cfg(unix)]
+    {
+        let code = message
+            .rsplit_once("(os error ")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .and_then(|(n, _)| n.parse::<i32>().ok());
+        if let Some(code) = code {
+            let kind = std::io::Error::from_raw_os_error(code).kind();
+            if kinds.contains(&kind) {
+                return Some(kind);
+            }
+        }
+    }
+    kinds
+        .into_iter()
+        .find(|&kind| message.contains(&std::io::Error::from(kind).to_string()))
+}
+
+fn storage_message(dir: &Path, doing: &str, e: &std::io::Error) -> String {
+    let d = dir.display();
+    match e.kind() {
+        ErrorKind::StorageFull => format!(
+            "no space left on the device holding {d} (while {doing}): free some space and run the command again; the index keeps its last commit"
+        ),
+        ErrorKind::QuotaExceeded => format!(
+            "disk quota exceeded on the device holding {d} (while {doing}): free some space or raise the quota and run the command again"
+        ),
+        ErrorKind::ReadOnlyFilesystem => format!(
+            "{d} is on a read-only file system (while {doing}): searching works, indexing needs a writable folder"
+        ),
+        ErrorKind::PermissionDenied => format!(
+            "permission denied in {d} (while {doing}): {e}; check the folder's owner and permissions"
+        ),
+        _ => format!("cannot use {d} (while {doing}): {e}"),
+    }
+}
+
+/// tantivy's corruption report, shortened: the file and the first
+/// words of the fault (tantivy quotes all of `meta.json`).
+fn corruption_message(c: &tantivy::error::DataCorruption) -> String {
+    // Only the Debug form is public: `Data corruption (in file `"F"`): C.`
+    let text = format!("{c:?}");
+    let file = text
+        .split_once("(in file `\"")
+        .and_then(|(_, rest)| rest.split_once("\"`)"))
+        .map(|(file, _)| file.to_string());
+    let comment = text.split_once(": ").map_or(text.as_str(), |(_, c)| c);
+    let comment = comment.split(". Content:").next().unwrap_or_default();
+    let mut short: String = comment.chars().take(120).collect();
+    if short.len() < comment.len() {
+        short.push('…');
+    }
+    let short = short.trim_end_matches('.');
+    match file {
+        Some(file) => format!("{file}: {short}"),
+        None => short.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each refusal of the file system says what it is and names the
+    /// folder; only a lock held by another process is "another indexer".
+    #[test]
+    fn storage_errors_and_lock_failures_say_their_cause() {
+        let dir = Path::new("/data/idx");
+        let io = |kind: ErrorKind| Arc::new(std::io::Error::from(kind));
+        let said = |e: TantivyError| Error::tantivy(dir, e).to_string();
+
+        let full = said(TantivyError::IoError(io(ErrorKind::StorageFull)));
+        assert!(
+            full.contains("no space left on the device holding /data/idx"),
+            "{full}"
+        );
+        // As tantivy passes some on: the OS's text only.
+        let text = said(TantivyError::InternalError(
+            "No space left on device (os error 28)".into(),
+        ));
+        assert!(
+            text.contains("no space left on the device holding"),
+            "{text}"
+        );
+
+        let busy = said(TantivyError::LockFailure(LockError::LockBusy, None));
+        assert!(
+            busy.contains("another `nutgraf index` is writing"),
+            "{busy}"
+        );
+        let read_only = said(TantivyError::LockFailure(
+            LockError::IoError(io(ErrorKind::ReadOnlyFilesystem)),
+            None,
+        ));
+        assert!(
+            read_only.contains("read-only file system") && !read_only.contains("another"),
+            "{read_only}"
+        );
+        let denied = said(TantivyError::LockFailure(
+            LockError::IoError(io(ErrorKind::PermissionDenied)),
+            None,
+        ));
+        assert!(
+            denied.contains("permission denied in /data/idx") && !denied.contains("another"),
+            "{denied}"
+        );
     }
 }

@@ -9,19 +9,31 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use tantivy::directory::error::{
+    DeleteError, LockError, OpenDirectoryError, OpenReadError, OpenWriteError,
+};
+use tantivy::directory::{
+    DirectoryLock, FileHandle, FileSlice, Lock, MmapDirectory, WatchCallback, WatchHandle,
+    WritePtr, INDEX_WRITER_LOCK, META_LOCK,
+};
 use tantivy::indexer::UserOperation;
 use tantivy::schema::Value;
 use tantivy::store::{Compressor, ZstdCompressor};
-use tantivy::{doc, Index, IndexSettings, IndexWriter, TantivyDocument, Term};
+use tantivy::{
+    doc, Directory, Index, IndexMeta, IndexSettings, IndexWriter, TantivyDocument, TantivyError,
+    Term,
+};
 
 use crate::analysis;
 use crate::collection::{self, Repairs};
 use crate::config::{date_span, Config};
 use crate::document::{Document, DocumentRecord};
 use crate::error::{Error, Result};
+use crate::integrity::{self, Problem, Verification};
 use crate::names::AuthorAliases;
 use crate::schema::{Fields, SCHEMA_VERSION};
 use crate::split::Splitter;
@@ -69,36 +81,244 @@ pub fn exists(dir: &Path) -> bool {
     dir.join("meta.json").is_file()
 }
 
+/// Whether a folder holds files of a tantivy index (with or without its
+/// `meta.json`): such a folder is never taken for an empty one.
+pub fn holds_index_files(dir: &Path) -> bool {
+    const SEGMENT_FILES: [&str; 7] = [
+        ".idx",
+        ".term",
+        ".pos",
+        ".store",
+        ".fast",
+        ".fieldnorm",
+        ".del",
+    ];
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        name == ".managed.json" || SEGMENT_FILES.iter().any(|ext| name.ends_with(ext))
+    })
+}
+
+/// The index folder as tantivy sees it: memory-mapped, except that a
+/// reader does without its lock when the lock file cannot be created.
+/// tantivy takes that lock (`.tantivy-meta.lock`) only while it opens a
+/// segment's files, so that a writer's clean-up cannot delete them
+/// meanwhile; in a folder where no file can be created there is no
+/// writer to fear, and a read-only index stays searchable.
+#[derive(Clone, Debug)]
+struct IndexFolder(MmapDirectory);
+
+/// A lock that holds nothing.
+struct NoLock;
+
+impl Directory for IndexFolder {
+    fn get_file_handle(
+        &self,
+        path: &Path,
+    ) -> std::result::Result<Arc<dyn FileHandle>, OpenReadError> {
+        self.0.get_file_handle(path)
+    }
+    fn open_read(&self, path: &Path) -> std::result::Result<FileSlice, OpenReadError> {
+        self.0.open_read(path)
+    }
+    fn delete(&self, path: &Path) -> std::result::Result<(), DeleteError> {
+        self.0.delete(path)
+    }
+    fn exists(&self, path: &Path) -> std::result::Result<bool, OpenReadError> {
+        self.0.exists(path)
+    }
+    fn open_write(&self, path: &Path) -> std::result::Result<WritePtr, OpenWriteError> {
+        self.0.open_write(path)
+    }
+    fn atomic_read(&self, path: &Path) -> std::result::Result<Vec<u8>, OpenReadError> {
+        self.0.atomic_read(path)
+    }
+    fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        self.0.atomic_write(path, data)
+    }
+    fn sync_directory(&self) -> std::io::Result<()> {
+        self.0.sync_directory()
+    }
+    fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+        self.0.watch(watch_callback)
+    }
+    fn acquire_lock(&self, lock: &Lock) -> std::result::Result<DirectoryLock, LockError> {
+        match self.0.acquire_lock(lock) {
+            Err(LockError::IoError(_)) if lock.filepath == META_LOCK.filepath => {
+                Ok(DirectoryLock::from(Box::new(NoLock)))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Opens the tantivy index in `dir` (which has a `meta.json`).
+fn open_folder(dir: &Path) -> Result<Index> {
+    let folder = MmapDirectory::open(dir).map_err(|e| match e {
+        OpenDirectoryError::IoError { io_error, .. } => Error::Storage {
+            dir: dir.to_path_buf(),
+            doing: "opening the index folder".into(),
+            source: io_error,
+        },
+        e => Error::tantivy(dir, TantivyError::from(e)),
+    })?;
+    Index::open(IndexFolder(folder)).map_err(|e| Error::tantivy(dir, e))
+}
+
+/// How the commit payload ends: a checksum of the info before it, as
+/// `meta.json` has none of its own. The payload stays one JSON object
+/// (another nutgraf ignores the extra key).
+const CHECKSUM_KEY: &str = ",\"checksum\":\"";
+
+fn payload_sum(json: &str) -> String {
+    blake3::hash(json.as_bytes()).to_hex()[..16].to_string()
+}
+
+/// The commit payload for `info`: its JSON with the checksum of that
+/// JSON as a last key.
+pub fn encode_payload(info: &IndexInfo) -> String {
+    let json = serde_json::to_string(info).expect("IndexInfo serialises");
+    let open = json.strip_suffix('}').expect("IndexInfo is a JSON object");
+    format!("{open}{CHECKSUM_KEY}{}\"}}", payload_sum(&json))
+}
+
+/// The index info in a commit payload. One without the checksum key (an
+/// earlier nutgraf's) is read as it is.
+pub fn decode_payload(payload: &str) -> std::result::Result<IndexInfo, Problem> {
+    let damaged = |problem: String| Problem::damage("meta.json", problem);
+    let checked = payload
+        .strip_suffix("\"}")
+        .and_then(|p| p.rsplit_once(CHECKSUM_KEY))
+        .filter(|(_, sum)| sum.len() == 16 && sum.bytes().all(|b| b.is_ascii_hexdigit()));
+    if let Some((open, sum)) = checked {
+        if payload_sum(&format!("{open}}}")) != sum {
+            return Err(damaged(
+                "its nutgraf payload disagrees with its checksum".into(),
+            ));
+        }
+    }
+    serde_json::from_str(payload).map_err(|e| {
+        // Another version's info: say so rather than call it damaged.
+        let version = serde_json::from_str::<serde_json::Value>(payload)
+            .ok()
+            .and_then(|v| v.get("schema_version").and_then(|n| n.as_u64()));
+        match version {
+            Some(v) if v != u64::from(SCHEMA_VERSION) => Problem::version(
+                "meta.json",
+                format!("schema version {v}, this build reads {SCHEMA_VERSION}"),
+            ),
+            _ => damaged(format!("its nutgraf payload is unreadable ({e})")),
+        }
+    })
+}
+
+/// What `meta.json` says, checked: nutgraf's info from the payload and
+/// the field handles of a schema that must be this build's.
+fn read_meta(
+    index: &Index,
+    metas: &IndexMeta,
+) -> std::result::Result<(IndexInfo, Fields), Problem> {
+    let info = match metas.payload.as_deref() {
+        Some(payload) => Some(decode_payload(payload)?),
+        None if !metas.segments.is_empty() => {
+            return Err(Problem::damage(
+                "meta.json",
+                "it lists segments but no nutgraf payload",
+            ))
+        }
+        None => None,
+    };
+    if let Some(info) = &info {
+        if info.schema_version != SCHEMA_VERSION {
+            return Err(Problem::version(
+                "meta.json",
+                format!(
+                    "schema version {}, this build reads {SCHEMA_VERSION}",
+                    info.schema_version
+                ),
+            ));
+        }
+    }
+    let schema = index.schema();
+    let Some(fields) = Fields::from_schema(schema.clone()) else {
+        return Err(match info {
+            // The payload says this version: the schema was damaged.
+            Some(_) => Problem::damage("meta.json", "its schema lacks nutgraf's fields"),
+            None => Problem::version("meta.json", "its schema lacks nutgraf's fields"),
+        });
+    };
+    if info.is_some() {
+        let expected = Fields::new().schema;
+        if schema != expected {
+            let differs = expected
+                .fields()
+                .find(|(field, entry)| {
+                    let same = schema
+                        .get_field(entry.name())
+                        .ok()
+                        .filter(|f| f == field)
+                        .is_some_and(|f| schema.get_field_entry(f) == *entry);
+                    !same
+                })
+                .map_or_else(
+                    || "its schema has fields this build does not write".to_string(),
+                    |(_, entry)| {
+                        format!(
+                            "its schema's field {} differs from this build's",
+                            entry.name()
+                        )
+                    },
+                );
+            return Err(Problem::damage("meta.json", differs));
+        }
+    }
+    Ok((info.unwrap_or_default(), fields))
+}
+
 impl UnitIndex {
-    /// Opens an existing index.
+    /// Opens an existing index, checking the files that changed since
+    /// they were last found intact (see [`integrity`]).
     pub fn open(dir: &Path) -> Result<UnitIndex> {
+        Self::open_verified(dir, Verification::Changed)
+    }
+
+    /// Opens an existing index, checking its files as `how` says.
+    pub fn open_verified(dir: &Path, how: Verification) -> Result<UnitIndex> {
+        let index = Self::open_unverified(dir)?;
+        let metas = index
+            .index
+            .load_metas()
+            .map_err(|e| Error::tantivy(dir, e))?;
+        let checked = integrity::verify_files(dir, &index.index, &metas, how)?;
+        match integrity::error_for(dir, &checked.problems) {
+            Some(e) => Err(e),
+            None => Ok(index),
+        }
+    }
+
+    /// Opens an existing index, checking `meta.json` only.
+    pub fn open_unverified(dir: &Path) -> Result<UnitIndex> {
         if !exists(dir) {
+            if holds_index_files(dir) {
+                return Err(Error::Damaged {
+                    dir: dir.to_path_buf(),
+                    what: "meta.json: missing, beside the files of segments".into(),
+                });
+            }
             return Err(Error::NoIndex(dir.to_path_buf()));
         }
-        let index = Index::open_in_dir(dir).map_err(|e| Error::tantivy(dir, e))?;
+        let index = open_folder(dir)?;
         Self::wrap(dir, index)
     }
 
     fn wrap(dir: &Path, index: Index) -> Result<UnitIndex> {
         analysis::register(&index);
         let metas = index.load_metas().map_err(|e| Error::tantivy(dir, e))?;
-        let info: IndexInfo = metas
-            .payload
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok())
-            .unwrap_or_default();
-        let version_error = |found: String| Error::IndexVersion {
-            dir: dir.to_path_buf(),
-            found,
-        };
-        let fields = Fields::from_schema(index.schema())
-            .ok_or_else(|| version_error("its schema lacks nutgraf's fields".into()))?;
-        if metas.payload.is_some() && info.schema_version != SCHEMA_VERSION {
-            return Err(version_error(format!(
-                "schema version {}, this build reads {SCHEMA_VERSION}",
-                info.schema_version
-            )));
-        }
+        let (info, fields) = read_meta(&index, &metas).map_err(|p| p.into_error(dir))?;
         Ok(UnitIndex {
             dir: dir.to_path_buf(),
             index,
@@ -109,7 +329,8 @@ impl UnitIndex {
 
     /// Opens the index in `dir`, creating an empty one if there is none.
     pub fn open_or_create(dir: &Path) -> Result<UnitIndex> {
-        if exists(dir) {
+        // Files without `meta.json` are a damaged index, not none.
+        if exists(dir) || holds_index_files(dir) {
             return Self::open(dir);
         }
         std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -143,6 +364,14 @@ impl UnitIndex {
             .try_into()
             .map_err(|e| Error::tantivy(&self.dir, e))?;
         let searcher = reader.searcher();
+        let metas = self
+            .index
+            .load_metas()
+            .map_err(|e| Error::tantivy(&self.dir, e))?;
+        let problems = integrity::reader_problems(&searcher, &metas, &self.fields);
+        if let Some(e) = integrity::error_for(&self.dir, &problems) {
+            return Err(e);
+        }
         let mut out = HashMap::new();
         let (mut id, mut hash) = (String::new(), String::new());
         for segment in searcher.segment_readers() {
@@ -274,9 +503,15 @@ impl<'a> UnitWriter<'a> {
         };
         // tantivy needs at least 15 MB per indexing thread.
         let budget = (memory_budget_mb << 20).max(threads * (16 << 20));
-        let writer = index
+        let writer: IndexWriter = index
             .index
             .writer_with_num_threads(threads, budget)
+            .map_err(|e| Error::tantivy(&index.dir, e))?;
+        // Files a killed run or a full disk left behind (written, never
+        // committed) go now: a run that commits nothing would keep them.
+        writer
+            .garbage_collect_files()
+            .wait()
             .map_err(|e| Error::tantivy(&index.dir, e))?;
         Ok(UnitWriter {
             fields: &index.fields,
@@ -301,7 +536,7 @@ impl<'a> UnitWriter<'a> {
     /// Replaces a document's units by `units`, as one group: its units
     /// land next to each other, head first, in one segment (a unit finds
     /// its document's record just before it).
-    pub fn put_document(&self, document: &Document, hash: &str, units: &[Unit]) -> Result<()> {
+    pub fn put_document(&mut self, document: &Document, hash: &str, units: &[Unit]) -> Result<()> {
         let record = DocumentRecord::new(document, units.len() as u32);
         let mut group = Vec::with_capacity(units.len() + 1);
         group.push(UserOperation::Delete(Term::from_field_text(
@@ -317,15 +552,31 @@ impl<'a> UnitWriter<'a> {
                 head,
             )));
         }
-        self.writer
-            .run(group)
-            .map(|_| ())
-            .map_err(|e| Error::tantivy(self.dir, e))
+        match self.writer.run(group) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.failure(e)),
+        }
+    }
+
+    /// The error to report for a failed write. When an indexing thread
+    /// stopped on an error (a full disk, say), tantivy reports only that
+    /// "the index writer was killed"; joining the threads, as preparing a
+    /// commit does, gives the error that killed it.
+    fn failure(&mut self, e: TantivyError) -> Error {
+        if matches!(&e, TantivyError::ErrorInThread(m) if m.contains("killed")) {
+            match self.writer.prepare_commit() {
+                Err(cause) => return Error::tantivy(self.dir, cause),
+                Ok(prepared) => {
+                    let _ = prepared.abort();
+                }
+            }
+        }
+        Error::tantivy(self.dir, e)
     }
 
     /// Commits everything so far atomically, with the index info.
     pub fn commit(&mut self, info: &IndexInfo) -> Result<()> {
-        let payload = serde_json::to_string(info).expect("IndexInfo serialises");
+        let payload = encode_payload(info);
         let mut prepared = self
             .writer
             .prepare_commit()
@@ -448,9 +699,12 @@ pub fn update(
     // An index of another version cannot be rewritten in place (its
     // schema differs): `--rebuild` builds a new one beside it, which takes
     // its place only once complete.
+    // A rebuild killed before it finished leaves its staging folder.
+    remove_stale_staging(dir)?;
     let mut staging = None;
     let index = match UnitIndex::open_or_create(dir) {
-        Err(Error::IndexVersion { .. }) if opts.rebuild => {
+        // So is a damaged index: `--rebuild` is what its message asks for.
+        Err(Error::IndexVersion { .. } | Error::Damaged { .. }) if opts.rebuild => {
             let beside = staging_dir(dir);
             remove_dir(&beside)?;
             staging = Some(beside.clone());
@@ -586,6 +840,21 @@ fn staging_dir(dir: &Path) -> PathBuf {
         .file_name()
         .map_or_else(|| "index".into(), |n| n.to_string_lossy().into_owned());
     dir.with_file_name(format!("{name}.rebuilding"))
+}
+
+/// Removes the staging folder a killed rebuild of `dir` left, unless a
+/// rebuild is still writing there (it holds the folder's writer lock).
+fn remove_stale_staging(dir: &Path) -> Result<()> {
+    let staging = staging_dir(dir);
+    if !staging.is_dir() {
+        return Ok(());
+    }
+    if let Ok(folder) = MmapDirectory::open(&staging) {
+        if let Err(LockError::LockBusy) = folder.acquire_lock(&INDEX_WRITER_LOCK) {
+            return Err(Error::Locked(dir.to_path_buf()));
+        }
+    }
+    remove_dir(&staging)
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
@@ -908,5 +1177,168 @@ mod tests {
         assert!(deletions_need_consent(11, 100));
         assert!(!deletions_need_consent(11, 110));
         assert!(deletions_need_consent(18_000, 37_554));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tantivy::directory::{AntiCallToken, RamDirectory, TerminatingWrite};
+
+    /// A folder on a device that is full after `room` bytes.
+    #[derive(Clone, Debug)]
+    struct SmallDevice {
+        files: RamDirectory,
+        room: Arc<AtomicUsize>,
+    }
+
+    impl SmallDevice {
+        fn take(&self, n: usize) -> std::io::Result<()> {
+            self.room
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |room| {
+                    room.checked_sub(n)
+                })
+                .map(|_| ())
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::StorageFull))
+        }
+    }
+
+    struct OnSmallDevice {
+        file: WritePtr,
+        device: SmallDevice,
+    }
+
+    impl Write for OnSmallDevice {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.device.take(buf.len())?;
+            self.file.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.file.flush()
+        }
+    }
+
+    impl TerminatingWrite for OnSmallDevice {
+        fn terminate_ref(&mut self, token: AntiCallToken) -> std::io::Result<()> {
+            self.file.terminate_ref(token)
+        }
+    }
+
+    impl Directory for SmallDevice {
+        fn get_file_handle(
+            &self,
+            path: &Path,
+        ) -> std::result::Result<Arc<dyn FileHandle>, OpenReadError> {
+            self.files.get_file_handle(path)
+        }
+        fn delete(&self, path: &Path) -> std::result::Result<(), DeleteError> {
+            self.files.delete(path)
+        }
+        fn exists(&self, path: &Path) -> std::result::Result<bool, OpenReadError> {
+            self.files.exists(path)
+        }
+        fn open_write(&self, path: &Path) -> std::result::Result<WritePtr, OpenWriteError> {
+            let file = self.files.open_write(path)?;
+            Ok(std::io::BufWriter::new(Box::new(OnSmallDevice {
+                file,
+                device: self.clone(),
+            })))
+        }
+        fn atomic_read(&self, path: &Path) -> std::result::Result<Vec<u8>, OpenReadError> {
+            self.files.atomic_read(path)
+        }
+        fn atomic_write(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+            self.take(data.len())?;
+            self.files.atomic_write(path, data)
+        }
+        fn sync_directory(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn watch(&self, watch_callback: WatchCallback) -> tantivy::Result<WatchHandle> {
+            self.files.watch(watch_callback)
+        }
+    }
+
+    #[test]
+    fn the_payload_carries_a_checksum_of_the_info() {
+        let mut info = IndexInfo {
+            schema_version: SCHEMA_VERSION,
+            topic: "a topic".into(),
+            title_boost: 2.0,
+            ..IndexInfo::default()
+        };
+        info.duplicate_ids.insert("a#1".into());
+        let payload = encode_payload(&info);
+        assert_eq!(decode_payload(&payload).unwrap(), info);
+        // Still one JSON object, readable by a nutgraf without checksums.
+        let plain: IndexInfo = serde_json::from_str(&payload).unwrap();
+        assert_eq!(plain, info);
+        // A changed value that still parses is caught.
+        let changed = payload.replace("2.0", "3.0");
+        let problem = decode_payload(&changed).unwrap_err();
+        assert!(problem.problem.contains("checksum"), "{problem:?}");
+        // An earlier nutgraf's payload, without the checksum, is read.
+        let legacy = serde_json::to_string(&info).unwrap();
+        assert_eq!(decode_payload(&legacy).unwrap(), info);
+        // Another version's payload is a version problem, not damage.
+        let other = decode_payload(r#"{"schema_version": 1, "old": true}"#).unwrap_err();
+        assert_eq!(other.kind, crate::integrity::ProblemKind::Version);
+    }
+
+    /// A full disk is reported as one, not as "the index writer was
+    /// killed" (what tantivy says once its indexing thread has stopped).
+    #[test]
+    fn a_full_disk_is_reported_as_no_space_left() {
+        let fields = Fields::new();
+        let device = SmallDevice {
+            files: RamDirectory::create(),
+            room: Arc::new(AtomicUsize::new(200_000)),
+        };
+        let index = Index::create(device, fields.schema.clone(), IndexSettings::default()).unwrap();
+        analysis::register(&index);
+        let index = UnitIndex {
+            dir: PathBuf::from("idx"),
+            index,
+            fields,
+            info: IndexInfo::default(),
+        };
+        let splitter = Splitter::new(&Default::default()).unwrap();
+        let mut writer = UnitWriter::new(&index, 16, 1).unwrap();
+        let mut failure = None;
+        // Enough text to fill the indexing budget and force a flush to
+        // the full device, then more writes meet the stopped thread.
+        for i in 0..20_000 {
+            let document = Document {
+                id: format!("doc-{i}"),
+                title: format!("Title {i}"),
+                authors: vec!["A. Writer".into()],
+                outlet: "Outlet".into(),
+                stance: "neutral".into(),
+                genre: "news".into(),
+                published: None,
+                url: None,
+                stance_overrides: BTreeMap::new(),
+                text: format!("Paragraph {i} says something long enough to count, word {i} after word {i}.\n\nAnother paragraph {i}, with more words in it to fill the memory budget sooner."),
+            };
+            let units = units(&document, &splitter);
+            if let Err(e) = writer.put_document(&document, "hash", &units) {
+                failure = Some(e);
+                break;
+            }
+        }
+        let failure = match failure {
+            Some(e) => e,
+            None => writer.commit(&IndexInfo::default()).unwrap_err(),
+        };
+        let message = failure.to_string();
+        assert!(
+            matches!(failure, Error::Storage { .. })
+                && message.contains("no space left on the device holding idx"),
+            "{message}"
+        );
+        assert!(!message.contains("killed"), "{message}");
     }
 }

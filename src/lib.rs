@@ -18,6 +18,7 @@ pub mod eval;
 #[cfg(feature = "yardsticks")]
 pub mod fts5;
 pub mod index;
+pub mod integrity;
 pub mod lexicon;
 #[cfg(feature = "yardsticks")]
 pub mod load;

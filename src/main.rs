@@ -58,6 +58,9 @@ pub enum Command {
     /// Values and counts of a facet (author, outlet, stance, genre, kind)
     /// over the whole index.
     Facets(commands::facets::Args),
+    /// Check every file of the index against its checksum, and the files
+    /// against each other: exit 0 when intact, 2 when damaged.
+    Check(commands::check::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell).
     Completions(commands::completions::Args),
@@ -92,15 +95,22 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Index(args) => commands::index::run(&cli, args),
-        Command::Search(args) => commands::search::run(&cli, args),
-        Command::Show(args) => commands::show::run(&cli, args),
-        Command::Similar(args) => commands::similar::run(&cli, args),
-        Command::Facets(args) => commands::facets::run(&cli, args),
-        Command::Eval(args) => commands::eval::run(&cli, args),
         Command::Serve(args) => commands::serve::run(&cli, args),
-        Command::Bench(args) => commands::bench::run(&cli, args),
         Command::Completions(args) => commands::completions::run(args),
         Command::Man(args) => commands::man::run(args),
+        // Reads: a damaged index is reported as such, never a panic.
+        read => commands::guarded(&cli, || match read {
+            Command::Search(args) => commands::search::run(&cli, args),
+            Command::Show(args) => commands::show::run(&cli, args),
+            Command::Similar(args) => commands::similar::run(&cli, args),
+            Command::Facets(args) => commands::facets::run(&cli, args),
+            Command::Eval(args) => commands::eval::run(&cli, args),
+            Command::Bench(args) => commands::bench::run(&cli, args),
+            Command::Check(args) => commands::check::run(&cli, args),
+            Command::Index(_) | Command::Serve(_) | Command::Completions(_) | Command::Man(_) => {
+                unreachable!("matched above")
+            }
+        }),
     };
     commands::finish(result)
 }

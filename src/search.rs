@@ -21,6 +21,7 @@ use crate::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
 use crate::config::{date_span, normalise_date};
 use crate::error::{Error, Result};
 use crate::index::{IndexInfo, UnitIndex};
+use crate::integrity::{self, Verification};
 use crate::names::AuthorAliases;
 use crate::query::{self, Compiled, Node, Scope};
 use crate::schema::{FacetField, Fields};
@@ -275,8 +276,13 @@ impl Searcher {
     /// Opens the index in `dir`. `follow_commits`: reload automatically
     /// when an indexer commits (for long-running servers); otherwise the
     /// searcher sees the index as it was when opened.
+    ///
+    /// The index's files are checked first, those that changed since they
+    /// were last found intact (see [`crate::integrity`]): a damaged index
+    /// is [`Error::Damaged`]. Opening writes nothing the search needs: a
+    /// read-only index is searchable.
     pub fn open(dir: &Path, follow_commits: bool) -> Result<Searcher> {
-        let mut index = UnitIndex::open(dir)?;
+        let mut index = UnitIndex::open_verified(dir, Verification::ChangedRecorded)?;
         // Segments are searched in parallel: a broad query on a big index
         // finishes in about 1/cores of the time.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
@@ -297,6 +303,15 @@ impl Searcher {
             .reload_policy(policy)
             .try_into()
             .map_err(|e| Error::tantivy(dir, e))?;
+        // The segments' own counts against what meta.json says of them.
+        let metas = index
+            .index
+            .load_metas()
+            .map_err(|e| Error::tantivy(dir, e))?;
+        let problems = integrity::reader_problems(&reader.searcher(), &metas, &index.fields);
+        if let Some(e) = integrity::error_for(dir, &problems) {
+            return Err(e);
+        }
         Ok(Searcher {
             index,
             reader,
@@ -419,9 +434,21 @@ impl Searcher {
             parse_unit_id(id).ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
         let searcher = self.reader.searcher();
         let mut reader = self.unit_reader(&searcher);
-        let addr = reader
-            .address_of(doc_id, paragraph)?
-            .ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
+        let Some(addr) = reader.address_of(doc_id, paragraph)? else {
+            // Say how many paragraphs the document has, if it is indexed.
+            let first = match reader.address_of(doc_id, 1)? {
+                Some(first) => Some(reader.read(first)?),
+                None => None,
+            };
+            return Err(match first {
+                Some(unit) => Error::NoParagraph {
+                    id: id.to_string(),
+                    doc_id: doc_id.to_string(),
+                    paragraphs: unit.paragraphs_in_doc,
+                },
+                None => Error::UnitNotFound(id.to_string()),
+            });
+        };
         reader.read(addr)
     }
 
@@ -612,7 +639,14 @@ impl Searcher {
             parse_unit_id(id).ok_or_else(|| Error::UnitNotFound(id.to_string()))?;
         let mut units = self.document_units(doc_id)?;
         if !units.iter().any(|u| u.paragraph == paragraph) {
-            return Err(Error::UnitNotFound(id.to_string()));
+            return Err(match units.first() {
+                Some(unit) => Error::NoParagraph {
+                    id: id.to_string(),
+                    doc_id: doc_id.to_string(),
+                    paragraphs: unit.paragraphs_in_doc,
+                },
+                None => Error::UnitNotFound(id.to_string()),
+            });
         }
         let lo = paragraph.saturating_sub(context as u32);
         let hi = paragraph.saturating_add(context as u32);
@@ -633,14 +667,15 @@ impl Searcher {
     /// Every unit of a document, in paragraph order.
     pub fn document_units(&self, doc_id: &str) -> Result<Vec<UnitView>> {
         let searcher = self.reader.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(self.fields().doc_id, doc_id),
-            IndexRecordOption::Basic,
-        );
+        let term = Term::from_field_text(self.fields().doc_id, doc_id);
+        // Room for the document's units, no more: its term's count of
+        // units (deleted ones included) bounds them.
+        let units = searcher.doc_freq(&term).map_err(|e| self.err(e))?;
+        let query = TermQuery::new(term, IndexRecordOption::Basic);
         let collector = UnitCollector {
             values: self.catalog(&searcher)?,
             filters: ResolvedFilters::default(),
-            keep: 100_000,
+            keep: usize::try_from(units).unwrap_or(usize::MAX),
             count_facets: false,
             facet_limit: 0,
         };

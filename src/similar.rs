@@ -18,7 +18,7 @@ use tantivy::Term;
 
 use crate::analysis;
 use crate::collector::UnitCollector;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::search::{left_out, Facets, Filters, Hit, Searcher, UnitView, DEFAULT_FACET_LIMIT};
 use crate::snippet::Highlighter;
 
@@ -52,7 +52,8 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
     let unit = searcher.unit(id)?;
     let reader = searcher.tantivy_searcher();
     let fields = searcher.fields();
-    let words = distinctive_words(&reader, fields.text, &unit.text);
+    let words = distinctive_words(&reader, fields.text, &unit.text)
+        .map_err(|e| Error::tantivy(&searcher.index.dir, e))?;
 
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let top = words.first().map_or(1.0, |w| w.weight);
@@ -121,7 +122,7 @@ fn distinctive_words(
     reader: &tantivy::Searcher,
     field: tantivy::schema::Field,
     text: &str,
-) -> Vec<Word> {
+) -> tantivy::Result<Vec<Word>> {
     // term -> (count, the word as first written)
     let mut tf: HashMap<String, (u32, String)> = HashMap::new();
     let mut analyzer = analysis::text_analyzer();
@@ -134,29 +135,27 @@ fn distinctive_words(
         entry.0 += 1;
     }
     let n = reader.num_docs().max(1) as f64;
-    let mut weighted: Vec<Word> = tf
-        .into_iter()
-        .filter_map(|(term, (count, word))| {
-            let df = reader
-                .doc_freq(&Term::from_field_text(field, &term))
-                .unwrap_or(0) as f64;
-            // df 1 is the unit itself: a word nobody else uses finds nothing.
-            if df <= 1.0 || df / n > MAX_DOC_SHARE {
-                return None;
-            }
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            Some(Word {
-                term,
-                word,
-                weight: f64::from(count) * idf,
-            })
-        })
-        .collect();
+    let mut weighted: Vec<Word> = Vec::new();
+    for (term, (count, word)) in tf {
+        // A failed lookup is an error, not a rare word: reading on would
+        // answer from a damaged dictionary.
+        let df = reader.doc_freq(&Term::from_field_text(field, &term))? as f64;
+        // df 1 is the unit itself: a word nobody else uses finds nothing.
+        if df <= 1.0 || df / n > MAX_DOC_SHARE {
+            continue;
+        }
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        weighted.push(Word {
+            term,
+            word,
+            weight: f64::from(count) * idf,
+        });
+    }
     weighted.sort_by(|a, b| {
         b.weight
             .total_cmp(&a.weight)
             .then_with(|| a.term.cmp(&b.term))
     });
     weighted.truncate(MAX_WORDS);
-    weighted
+    Ok(weighted)
 }

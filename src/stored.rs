@@ -142,12 +142,9 @@ impl<'a> UnitReader<'a> {
         head.map(|addr| self.stored(addr))
             .transpose()?
             .and_then(|unit| unit.record)
-            .ok_or_else(|| {
-                Error::Input(format!(
-                    "the index at {} has units of document {doc_id:?} but not its record; \
-                     rebuild it with `nutgraf index --rebuild`",
-                    self.dir.display()
-                ))
+            .ok_or_else(|| Error::Damaged {
+                dir: self.dir.to_path_buf(),
+                what: format!("document {doc_id:?} has units but no record"),
             })
     }
 }

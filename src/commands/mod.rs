@@ -5,6 +5,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nutgraf::index::{IndexOptions, Progress};
@@ -14,6 +15,7 @@ use nutgraf::{Config, Error, Searcher};
 use crate::Cli;
 
 pub mod bench;
+pub mod check;
 pub mod completions;
 pub mod eval;
 pub mod facets;
@@ -43,6 +45,30 @@ pub fn finish(result: CommandResult) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Set while a guarded command runs: its panics are reported as errors,
+/// not printed.
+static QUIET_PANICS: AtomicBool = AtomicBool::new(false);
+
+/// Runs a read command's work so that a damaged index is reported as
+/// damage (exit 2, "run `nutgraf index --rebuild`"), never as a panic:
+/// panics are caught, their messages kept from stderr, and a full check
+/// of the index decides between damage and a bug.
+pub fn guarded(cli: &Cli, work: impl FnOnce() -> CommandResult) -> CommandResult {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET_PANICS.load(Ordering::Relaxed) {
+                default(info);
+            }
+        }));
+    });
+    QUIET_PANICS.store(true, Ordering::Relaxed);
+    let result = nutgraf::integrity::guard(|| index_dir(cli).ok(), work);
+    QUIET_PANICS.store(false, Ordering::Relaxed);
+    result
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the program quietly.
@@ -107,7 +133,9 @@ pub fn open_searcher_following(cli: &Cli) -> Result<Searcher, Error> {
 
 fn open_searcher_with(cli: &Cli, follow_commits: bool) -> Result<Searcher, Error> {
     let dir = index_dir(cli)?;
-    if !nutgraf::index::exists(&dir) {
+    // Segment files without `meta.json` are a damaged index: opening it
+    // says so, rather than building a new one over it.
+    if !nutgraf::index::exists(&dir) && !nutgraf::index::holds_index_files(&dir) {
         let config = load_config(cli)?;
         eprintln!(
             "nutgraf: no index at {} yet; building it from {}",

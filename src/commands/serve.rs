@@ -27,6 +27,8 @@ pub fn run(_: &Cli, _: &Args) -> CommandResult {
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher_following(cli)?;
     let dir = searcher.index.dir.clone();
+    // Every byte once at start: a server answers for a long time.
+    nutgraf::integrity::ensure_intact(&dir)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
