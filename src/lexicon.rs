@@ -144,7 +144,9 @@ impl Found {
     /// Adds a term; Some when the scan must end (too broad, or stopped).
     fn add(&mut self, term: &[u8], doc_freq: u32) -> Option<Expansion> {
         self.scanned += 1;
-        if self.scanned % CLOCK_EVERY == 0 && self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.scanned.is_multiple_of(CLOCK_EVERY)
+            && self.deadline.is_some_and(|d| Instant::now() >= d)
+        {
             return Some(Expansion::Stopped);
         }
         if doc_freq == 0 {

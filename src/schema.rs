@@ -280,7 +280,9 @@ mod tests {
 
     #[test]
     fn a_long_author_list_is_split_into_whole_names() {
-        let authors: Vec<String> = (0..10_000).map(|i| format!("Author Number {i:05}")).collect();
+        let authors: Vec<String> = (0..10_000)
+            .map(|i| format!("Author Number {i:05}"))
+            .collect();
         let values = author_set_values(&authors);
         assert!(values.len() > 1);
         assert!(values.iter().all(|v| v.len() <= AUTHOR_SET_BYTES));
@@ -288,7 +290,10 @@ mod tests {
             .iter()
             .flat_map(|v| v.split(AUTHOR_SEPARATOR))
             .collect();
-        assert_eq!(names, authors.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(
+            names,
+            authors.iter().map(String::as_str).collect::<Vec<_>>()
+        );
     }
 
     #[test]

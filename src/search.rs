@@ -454,7 +454,14 @@ impl Searcher {
         };
         let compile = |conjunction| {
             let node = node.as_ref();
-            self.compile_until(&searcher, &request.query, node, conjunction, deadline, started)
+            self.compile_until(
+                &searcher,
+                &request.query,
+                node,
+                conjunction,
+                deadline,
+                started,
+            )
         };
         let mut compiled = compile(true)?;
         let mut gathered = self.gather(&searcher, &*compiled.query, &collector)?;

@@ -273,10 +273,8 @@ async fn similar_units(
 ) -> Result<Response, ApiError> {
     let limit = number(&pairs(raw), "limit", 10, MAX_LIMIT)?.max(1);
     let deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
-    let found = blocking(move || {
-        similar_until(&s, &id, limit, deadline).map_err(ApiError::from)
-    })
-    .await?;
+    let found =
+        blocking(move || similar_until(&s, &id, limit, deadline).map_err(ApiError::from)).await?;
     Ok(Json(found).into_response())
 }
 

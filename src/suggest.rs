@@ -102,8 +102,7 @@ fn closest_words(
         Ok(Expansion::Found(v)) => v,
         _ => Vec::new(),
     };
-    let mut candidates: Vec<(String, u64)> =
-        found(lex.within(term, max_edits, 32, deadline));
+    let mut candidates: Vec<(String, u64)> = found(lex.within(term, max_edits, 32, deadline));
     let chars: Vec<char> = term.chars().collect();
     for keep in len.saturating_sub(4).max(4)..len {
         let beginning: String = chars[..keep].iter().collect();

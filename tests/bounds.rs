@@ -128,7 +128,10 @@ fn repeated_words_and_clauses_count_once() {
     let r = seeds().search(&SearchRequest::new(vec!["th*"; 250].join(" ")));
     assert_eq!(
         r.unwrap().total_hits,
-        seeds().search(&SearchRequest::new("th*")).unwrap().total_hits
+        seeds()
+            .search(&SearchRequest::new("th*"))
+            .unwrap()
+            .total_hits
     );
     // Generous: the query takes milliseconds.
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -233,10 +236,7 @@ fn every_author_of_a_long_list_is_counted() {
     let (project, index) = crowded();
     let v = json_on(&config_of(project.path()), index, &["facets", "--json"]);
     let authors = v["facets"]["author"].as_object().unwrap();
-    let listed = authors
-        .keys()
-        .filter(|k| k.starts_with("Signer-"))
-        .count();
+    let listed = authors.keys().filter(|k| k.starts_with("Signer-")).count();
     assert_eq!(listed, 10_000);
     assert_eq!(authors["Signer-09999"], 2, "both paragraphs count");
     assert_eq!(authors["Signer-00000"], 2);
@@ -260,7 +260,12 @@ fn text_shows_as_many_facet_values_as_asked() {
     // Without the flag text shows a few, and 0 shows them all.
     let few = stdout(&crowded_run(&["search", "zzpetition"]));
     assert_eq!(author_facet(&few).matches("Signer-").count(), 6, "{few}");
-    let all = stdout(&crowded_run(&["search", "zzpetition", "--facet-limit", "0"]));
+    let all = stdout(&crowded_run(&[
+        "search",
+        "zzpetition",
+        "--facet-limit",
+        "0",
+    ]));
     let all = author_facet(&all);
     assert_eq!(all.matches("Signer-").count(), 10_000);
     assert!(!all.contains("more"));
@@ -269,7 +274,9 @@ fn text_shows_as_many_facet_values_as_asked() {
 /// The author lines of the facet counts under a search's text output.
 fn author_facet(text: &str) -> &str {
     let start = text.find("\nauthor:").expect("an author line");
-    let end = text[start..].find("\noutlet:").map_or(text.len(), |e| start + e);
+    let end = text[start..]
+        .find("\noutlet:")
+        .map_or(text.len(), |e| start + e);
     &text[start..end]
 }
 

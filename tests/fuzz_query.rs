@@ -72,14 +72,26 @@ fn word() -> impl Strategy<Value = String> {
 /// A term: a word, maybe with a pattern suffix, a scope or a sign.
 fn term() -> impl Strategy<Value = String> {
     let suffix = proptest::sample::select(vec![
-        "", "", "", "*", "**", "~", "~0", "~1", "~2", "~3", "~99999999999", "*~1",
+        "",
+        "",
+        "",
+        "*",
+        "**",
+        "~",
+        "~0",
+        "~1",
+        "~2",
+        "~3",
+        "~99999999999",
+        "*~1",
     ]);
     let scope = proptest::sample::select(vec![
         "", "", "", "", "author:", "outlet:", "stance:", "genre:", "kind:", "title:", "text:",
         "TITLE:", "nope:", ":",
     ]);
     let sign = proptest::sample::select(vec!["", "", "", "-", "+", "NOT ", "- ", "--"]);
-    (sign, scope, word(), suffix).prop_map(|(sign, scope, w, suffix)| format!("{sign}{scope}{w}{suffix}"))
+    (sign, scope, word(), suffix)
+        .prop_map(|(sign, scope, w, suffix)| format!("{sign}{scope}{w}{suffix}"))
 }
 
 /// A phrase, quoted straight or curly, maybe unclosed, maybe with slop.
@@ -119,7 +131,9 @@ fn filters() -> impl Strategy<Value = Filters> {
         some(vec!["JNS", "The New Arab", "nowhere"]),
         some(vec!["critical", "supportive", "sideways"]),
         some(vec!["caption", "body", "poem"]),
-        proptest::option::of(proptest::sample::select(vec!["2025", "2025-03", "tomorrow"])),
+        proptest::option::of(proptest::sample::select(vec![
+            "2025", "2025-03", "tomorrow",
+        ])),
     )
         .prop_map(|(author, outlet, stance, kind, since)| Filters {
             author,

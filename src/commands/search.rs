@@ -1,7 +1,7 @@
 //! `nutgraf search`: ranked, highlighted paragraphs with facet counts.
 
-use nutgraf::render;
 use clap::builder::RangedU64ValueParser;
+use nutgraf::render;
 use nutgraf::search::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
