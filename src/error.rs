@@ -39,6 +39,14 @@ pub enum Error {
     Query(String),
     #[error("{0}")]
     Filter(String),
+    /// A number of a request (a limit, an offset) outside its allowed
+    /// range; the message names it and the range.
+    #[error("{0}")]
+    Limit(String),
+    /// The search ran past its deadline and was stopped (its work really
+    /// ends: the collector, expansions, suggestions and snippets check it).
+    #[error("the search was stopped after {after_ms} ms: it needed more time than allowed; narrow the query (fewer words or patterns, longer prefixes, or a filter)")]
+    Timeout { after_ms: u64 },
     #[error("no unit {0}: unit ids look like `<document id>#<paragraph>`, e.g. `besa-engage-azerbaijan#4`")]
     UnitNotFound(String),
     /// The document exists but has no such paragraph.

@@ -617,14 +617,9 @@ fn unit_document(
     for author in &d.authors {
         doc.add_text(f.author_value, author);
     }
-    // Always a value (a lone separator for none: an empty string is no
-    // value): a column with a value in every row is read directly,
-    // without an optional index.
-    let sep = crate::schema::AUTHOR_SEPARATOR.to_string();
-    if d.authors.is_empty() {
-        doc.add_text(f.author_set, &sep);
-    } else {
-        doc.add_text(f.author_set, d.authors.join(&sep));
+    // Always a value, and a long list in several (see author_set_values).
+    for value in crate::schema::author_set_values(&d.authors) {
+        doc.add_text(f.author_set, value);
     }
     if let Some((from, to)) = d.published.as_deref().and_then(date_span) {
         doc.add_u64(f.published_from, from);

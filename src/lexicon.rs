@@ -7,6 +7,7 @@
 //! score and the highlighter the words to mark.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use tantivy::query::FuzzyTermQuery;
 use tantivy::schema::Field;
@@ -16,6 +17,26 @@ use crate::error::{Error, Result};
 
 /// Most terms a prefix or fuzzy word expands to: the most frequent win.
 pub const MAX_EXPANSIONS: usize = 128;
+/// A prefix or fuzzy word that matches more indexed words than this is
+/// too broad (`th*`): the user is asked to narrow it rather than given
+/// 128 arbitrary words out of thousands, and the dictionary scan stops
+/// here, which bounds its work.
+pub const MAX_PATTERN_WORDS: usize = 1_000;
+
+/// The words a pattern matched, or why there are none to give.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expansion {
+    /// Most frequent first, at most the limit asked for.
+    Found(Vec<(String, u64)>),
+    /// More than [`MAX_PATTERN_WORDS`] words match.
+    TooBroad,
+    /// The deadline passed during the scan.
+    Stopped,
+}
+
+/// Dictionary entries scanned between two looks at the clock (a scan
+/// reads millions of entries a second).
+const CLOCK_EVERY: usize = 1_024;
 
 /// A text field's terms across every segment of one searcher.
 pub struct Lexicon<'a> {
@@ -44,8 +65,13 @@ impl<'a> Lexicon<'a> {
     }
 
     /// Terms that start with `prefix`, most frequent first.
-    pub fn with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<(String, u64)>> {
-        let mut found: HashMap<String, u64> = HashMap::new();
+    pub fn with_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Expansion> {
+        let mut found = Found::new(deadline);
         for segment in self.searcher.segment_readers() {
             let inverted = segment
                 .inverted_index(self.field)
@@ -60,18 +86,25 @@ impl<'a> Lexicon<'a> {
                 if !stream.key().starts_with(prefix.as_bytes()) {
                     break;
                 }
-                let term = String::from_utf8_lossy(stream.key()).into_owned();
-                *found.entry(term).or_default() += u64::from(stream.value().doc_freq);
+                if let Some(end) = found.add(stream.key(), stream.value().doc_freq) {
+                    return Ok(end);
+                }
             }
         }
-        Ok(most_frequent(found, limit))
+        Ok(found.most_frequent(limit))
     }
 
     /// Terms within `distance` edits of `term` (a transposition is one
     /// edit), most frequent first.
-    pub fn within(&self, term: &str, distance: u8, limit: usize) -> Result<Vec<(String, u64)>> {
+    pub fn within(
+        &self,
+        term: &str,
+        distance: u8,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Expansion> {
         let query = FuzzyTermQuery::new(Term::from_field_text(self.field, term), distance, true);
-        let mut found: HashMap<String, u64> = HashMap::new();
+        let mut found = Found::new(deadline);
         for segment in self.searcher.segment_readers() {
             let automaton = query.automaton().map_err(|e| Error::Query(e.to_string()))?;
             let inverted = segment
@@ -83,17 +116,62 @@ impl<'a> Lexicon<'a> {
                 .into_stream()
                 .map_err(io)?;
             while stream.advance() {
-                let term = String::from_utf8_lossy(stream.key()).into_owned();
-                *found.entry(term).or_default() += u64::from(stream.value().doc_freq);
+                if let Some(end) = found.add(stream.key(), stream.value().doc_freq) {
+                    return Ok(end);
+                }
             }
         }
-        Ok(most_frequent(found, limit))
+        Ok(found.most_frequent(limit))
     }
 }
 
-fn most_frequent(found: HashMap<String, u64>, limit: usize) -> Vec<(String, u64)> {
-    let mut v: Vec<(String, u64)> = found.into_iter().filter(|(_, n)| *n > 0).collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    v.truncate(limit);
-    v
+/// Terms found so far, summed over segments, with the scan's bounds.
+struct Found {
+    terms: HashMap<Vec<u8>, u64>,
+    scanned: usize,
+    deadline: Option<Instant>,
+}
+
+impl Found {
+    fn new(deadline: Option<Instant>) -> Found {
+        Found {
+            terms: HashMap::new(),
+            scanned: 0,
+            deadline,
+        }
+    }
+
+    /// Adds a term; Some when the scan must end (too broad, or stopped).
+    fn add(&mut self, term: &[u8], doc_freq: u32) -> Option<Expansion> {
+        self.scanned += 1;
+        if self.scanned.is_multiple_of(CLOCK_EVERY)
+            && self.deadline.is_some_and(|d| Instant::now() >= d)
+        {
+            return Some(Expansion::Stopped);
+        }
+        if doc_freq == 0 {
+            return None;
+        }
+        match self.terms.get_mut(term) {
+            Some(n) => *n += u64::from(doc_freq),
+            None => {
+                if self.terms.len() >= MAX_PATTERN_WORDS {
+                    return Some(Expansion::TooBroad);
+                }
+                self.terms.insert(term.to_vec(), u64::from(doc_freq));
+            }
+        }
+        None
+    }
+
+    fn most_frequent(self, limit: usize) -> Expansion {
+        let mut v: Vec<(String, u64)> = self
+            .terms
+            .into_iter()
+            .map(|(t, n)| (String::from_utf8_lossy(&t).into_owned(), n))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(limit);
+        Expansion::Found(v)
+    }
 }

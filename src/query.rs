@@ -22,7 +22,8 @@
 //! empty `author:`, `a*`, `word~5`) is an error, and it names the column.
 
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::time::Instant;
 
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
@@ -32,7 +33,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 use crate::analysis;
-use crate::lexicon::{Lexicon, MAX_EXPANSIONS};
+use crate::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use crate::schema::{FacetField, Fields};
 
 /// Deepest parenthesis nesting honoured; deeper `(` are read as spaces so
@@ -42,6 +43,15 @@ const MAX_DEPTH: usize = 32;
 pub const MAX_FUZZY_DISTANCE: u8 = 2;
 /// Largest phrase slop.
 const MAX_SLOP: u32 = 100;
+/// Most words, phrases, patterns and scoped values in one query, after
+/// repeats are dropped (Lucene's classic clause limit). Each becomes a
+/// scorer that every match visits; a query of 5,000 words is a pasted
+/// document, not a search.
+pub const MAX_QUERY_CLAUSES: usize = 1_024;
+/// Most indexed words one query looks up, phrases' words and the
+/// expansions of its patterns included (16 patterns of 128 words each
+/// twice over).
+pub const MAX_QUERY_TERMS: usize = 4_096;
 
 /// A problem in a query, at a 1-based character column.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +67,14 @@ impl fmt::Display for ParseError {
 }
 
 impl ParseError {
+    /// A problem with the query as a whole (reported at its first column).
+    pub fn whole(message: impl Into<String>) -> ParseError {
+        ParseError {
+            column: 1,
+            message: message.into(),
+        }
+    }
+
     /// The message with the query beneath it and a caret at the column.
     pub fn pointing_into(&self, query: &str) -> String {
         format!(
@@ -429,6 +447,22 @@ pub struct Missing {
     pub term: String,
 }
 
+/// Why a query could not be compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompileError {
+    /// The query asks for something that cannot be answered (an unknown
+    /// author, a pattern that is too broad, too many words).
+    Invalid(ParseError),
+    /// The deadline passed while compiling.
+    Timeout,
+}
+
+impl From<ParseError> for CompileError {
+    fn from(e: ParseError) -> CompileError {
+        CompileError::Invalid(e)
+    }
+}
+
 /// A query ready to run.
 pub struct Compiled {
     pub query: Box<dyn Query>,
@@ -450,14 +484,21 @@ pub struct Context<'a> {
     /// The indexed values a scoped value selects (`author:grinberg`), or a
     /// message saying why none does.
     pub resolve: &'a Resolver<'a>,
+    /// When to give up (checked at every clause and during expansions).
+    pub deadline: Option<Instant>,
 }
 
-/// Compiles a parsed query.
-pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, ParseError> {
+/// Compiles a parsed query. Repeated clauses count once; a query with
+/// more than [`MAX_QUERY_CLAUSES`] clauses or [`MAX_QUERY_TERMS`] terms,
+/// or a pattern matching more than [`MAX_PATTERN_WORDS`] words, is an
+/// error that says which part to narrow.
+pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
     let mut c = Compiler {
         cx,
         highlight: HashSet::new(),
         missing: Vec::new(),
+        clauses: 0,
+        terms: 0,
     };
     let query = c
         .node(node, None)?
@@ -473,19 +514,90 @@ struct Compiler<'a, 'c> {
     cx: &'c Context<'a>,
     highlight: HashSet<String>,
     missing: Vec<Missing>,
+    /// Clauses and terms compiled so far, against the bounds.
+    clauses: usize,
+    terms: usize,
+}
+
+/// A clause's shape without its place in the query, to find repeats.
+fn shape(node: &Node, out: &mut String) {
+    match node {
+        Node::Word {
+            text,
+            prefix,
+            fuzzy,
+            ..
+        } => {
+            let _ = write!(out, "w{text:?}{prefix}{fuzzy:?}");
+        }
+        Node::Phrase { text, slop, .. } => {
+            let _ = write!(out, "p{text:?}{slop}");
+        }
+        Node::Scoped { scope, node } => {
+            let _ = write!(out, "s{scope:?}(");
+            shape(node, out);
+            out.push(')');
+        }
+        Node::All(clauses) => {
+            out.push_str("a(");
+            for (sign, n) in clauses {
+                let _ = write!(out, "{sign:?}");
+                shape(n, out);
+                out.push(',');
+            }
+            out.push(')');
+        }
+        Node::Any(branches) => {
+            out.push_str("o(");
+            for n in branches {
+                shape(n, out);
+                out.push(',');
+            }
+            out.push(')');
+        }
+    }
+}
+
+/// Whether a clause repeats one already seen (and remembers it).
+fn repeated(seen: &mut HashSet<String>, prefix: &str, node: &Node) -> bool {
+    let mut key = prefix.to_string();
+    shape(node, &mut key);
+    !seen.insert(key)
+}
+
+/// The first character column of a clause, for messages.
+fn column_of(node: &Node) -> usize {
+    match node {
+        Node::Word { span, .. } | Node::Phrase { span, .. } => span.0 + 1,
+        Node::Scoped { node, .. } => column_of(node),
+        Node::All(c) => c.first().map_or(1, |(_, n)| column_of(n)),
+        Node::Any(b) => b.first().map_or(1, column_of),
+    }
 }
 
 type Q = Box<dyn Query>;
 
-/// The terms of a dictionary expansion (a failure to read the dictionary
-/// is reported against the whole query).
-fn terms_only(found: crate::Result<Vec<(String, u64)>>) -> Result<Vec<String>, ParseError> {
-    found
-        .map(|v| v.into_iter().map(|(t, _)| t).collect())
-        .map_err(|e| ParseError {
-            column: 1,
-            message: e.to_string(),
-        })
+/// The terms of a dictionary expansion of `pattern` (at `column`); a
+/// failure to read the dictionary is reported against the whole query,
+/// a pattern that matches too much against itself with `narrow`, the
+/// advice to narrow it.
+fn terms_only(
+    found: crate::Result<Expansion>,
+    pattern: &str,
+    column: usize,
+    matches: &str,
+    narrow: &str,
+) -> Result<Vec<String>, CompileError> {
+    match found.map_err(|e| ParseError::whole(e.to_string()))? {
+        Expansion::Found(v) => Ok(v.into_iter().map(|(t, _)| t).collect()),
+        Expansion::Stopped => Err(CompileError::Timeout),
+        Expansion::TooBroad => Err(CompileError::Invalid(ParseError {
+            column,
+            message: format!(
+                "`{pattern}` is too broad: more than {MAX_PATTERN_WORDS} indexed words {matches}; {narrow}"
+            ),
+        })),
+    }
 }
 
 fn term_query(field: Field, term: &str) -> Q {
@@ -549,11 +661,50 @@ impl Compiler<'_, '_> {
         }
     }
 
-    fn node(&mut self, node: &Node, scope: Option<Scope>) -> Result<Option<Q>, ParseError> {
+    /// Counts one more clause against [`MAX_QUERY_CLAUSES`] and looks at
+    /// the clock (a clause costs microseconds to compile, so once a clause
+    /// is often enough).
+    fn clause(&mut self, node: &Node) -> Result<(), CompileError> {
+        if self.cx.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(CompileError::Timeout);
+        }
+        self.clauses += 1;
+        if self.clauses > MAX_QUERY_CLAUSES {
+            return Err(CompileError::Invalid(ParseError {
+                column: column_of(node),
+                message: format!(
+                    "the query has more than {MAX_QUERY_CLAUSES} different words, phrases and patterns (the one here is past the limit): search for fewer at once"
+                ),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Counts terms looked up against [`MAX_QUERY_TERMS`]; `what` names
+    /// the clause that brought them.
+    fn count_terms(&mut self, n: usize, what: &str, column: usize) -> Result<(), CompileError> {
+        self.terms += n;
+        if self.terms > MAX_QUERY_TERMS {
+            return Err(CompileError::Invalid(ParseError {
+                column,
+                message: format!(
+                    "the query looks up more than {MAX_QUERY_TERMS} indexed words once `{what}` is counted: use fewer words or patterns, or add letters before each `*`"
+                ),
+            }));
+        }
+        Ok(())
+    }
+
+    fn node(&mut self, node: &Node, scope: Option<Scope>) -> Result<Option<Q>, CompileError> {
         match node {
             Node::All(clauses) => {
                 let mut parts: Vec<(Occur, Q)> = Vec::new();
+                let mut seen = HashSet::new();
                 for (sign, sub) in clauses {
+                    // `trump trump trump …` asks for no more than `trump`.
+                    if repeated(&mut seen, &format!("{sign:?}"), sub) {
+                        continue;
+                    }
                     let Some(q) = self.node(sub, scope)? else {
                         continue;
                     };
@@ -590,7 +741,11 @@ impl Compiler<'_, '_> {
             }
             Node::Any(branches) => {
                 let mut parts = Vec::new();
+                let mut seen = HashSet::new();
                 for b in branches {
+                    if repeated(&mut seen, "", b) {
+                        continue;
+                    }
                     if let Some(q) = self.node(b, scope)? {
                         parts.push(q);
                     }
@@ -604,20 +759,37 @@ impl Compiler<'_, '_> {
                 let Some(Scope::Facet(field)) = scope else {
                     unreachable!("guarded by the match arm")
                 };
+                self.clause(node)?;
                 self.facet(field, text, span.0)
             }
             Node::Word {
-                text, prefix: true, ..
-            } => self.prefix(text, scope),
+                text,
+                prefix: true,
+                span,
+                ..
+            } => {
+                self.clause(node)?;
+                self.prefix(text, *span, scope)
+            }
             Node::Word {
                 text,
                 fuzzy: Some(d),
+                span,
                 ..
-            } => self.fuzzy(text, *d, scope),
-            Node::Word { text, span, .. } => Ok(self.words(text, 0, *span, scope, true)),
+            } => {
+                self.clause(node)?;
+                self.fuzzy(text, *d, *span, scope)
+            }
+            Node::Word { text, span, .. } => {
+                self.clause(node)?;
+                self.words(text, 0, *span, scope, true)
+            }
             Node::Phrase {
                 text, slop, span, ..
-            } => Ok(self.words(text, *slop, *span, scope, false)),
+            } => {
+                self.clause(node)?;
+                self.words(text, *slop, *span, scope, false)
+            }
         }
     }
 
@@ -627,11 +799,13 @@ impl Compiler<'_, '_> {
         field: FacetField,
         value: &str,
         column: usize,
-    ) -> Result<Option<Q>, ParseError> {
+    ) -> Result<Option<Q>, CompileError> {
         let values = (self.cx.resolve)(field, value).map_err(|message| ParseError {
             column: column + 1,
             message,
         })?;
+        let scoped = format!("{}:{value}", field.as_str());
+        self.count_terms(values.len(), &scoped, column + 1)?;
         let f = self.cx.fields;
         let indexed = match field {
             FacetField::Author => f.author_value,
@@ -662,9 +836,10 @@ impl Compiler<'_, '_> {
         span: (usize, usize),
         scope: Option<Scope>,
         single_word: bool,
-    ) -> Option<Q> {
+    ) -> Result<Option<Q>, CompileError> {
         let terms = analysis::terms_with_positions(&mut analysis::text_analyzer(), text);
-        match terms.len() {
+        self.count_terms(terms.len(), text, span.0 + 1)?;
+        Ok(match terms.len() {
             0 => None,
             1 => {
                 let term = terms[0].1.clone();
@@ -693,7 +868,7 @@ impl Compiler<'_, '_> {
                     Box::new(PhraseQuery::new_with_offset_and_slop(with_positions, slop)) as Q
                 }))
             }
-        }
+        })
     }
 
     /// The field whose dictionary expands a word.
@@ -721,13 +896,24 @@ impl Compiler<'_, '_> {
 
     /// `normali*`. The index holds stems ("normalization" is "normal"), so
     /// a prefix also takes a stem that it extends by a few letters.
-    fn prefix(&mut self, text: &str, scope: Option<Scope>) -> Result<Option<Q>, ParseError> {
+    fn prefix(
+        &mut self,
+        text: &str,
+        span: (usize, usize),
+        scope: Option<Scope>,
+    ) -> Result<Option<Q>, CompileError> {
         let words = analysis::terms(&mut analysis::name_analyzer(), text);
         let Some((last, before)) = words.split_last() else {
             return Ok(None);
         };
         let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
-        let mut found = terms_only(lex.with_prefix(last, MAX_EXPANSIONS))?;
+        let mut found = terms_only(
+            lex.with_prefix(last, MAX_EXPANSIONS, self.cx.deadline),
+            &format!("{text}*"),
+            span.0 + 1,
+            &format!("start with `{last}`"),
+            "add letters before the `*`",
+        )?;
         let chars: Vec<char> = last.chars().collect();
         for keep in chars.len().saturating_sub(3).max(4)..chars.len() {
             let stem: String = chars[..keep].iter().collect();
@@ -735,10 +921,13 @@ impl Compiler<'_, '_> {
                 found.push(stem);
             }
         }
-        let mut parts: Vec<Q> = before
-            .iter()
-            .filter_map(|w| self.words(w, 0, (0, 0), scope, false))
-            .collect();
+        let mut parts: Vec<Q> = Vec::new();
+        for w in before {
+            if let Some(q) = self.words(w, 0, span, scope, false)? {
+                parts.push(q);
+            }
+        }
+        self.count_terms(found.len(), &format!("{text}*"), span.0 + 1)?;
         parts.push(self.expanded(found, scope));
         Ok(all_of(parts))
     }
@@ -748,13 +937,27 @@ impl Compiler<'_, '_> {
         &mut self,
         text: &str,
         distance: u8,
+        span: (usize, usize),
         scope: Option<Scope>,
-    ) -> Result<Option<Q>, ParseError> {
+    ) -> Result<Option<Q>, CompileError> {
         let words = analysis::terms(&mut analysis::text_analyzer(), text);
         let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
+        let pattern = format!("{text}~{distance}");
+        let narrow = if distance > 1 {
+            format!("write `{text}~1` or a longer word")
+        } else {
+            "write a longer word, or drop the `~`".to_string()
+        };
         let mut parts = Vec::new();
         for w in words {
-            let near = terms_only(lex.within(&w, distance, MAX_EXPANSIONS))?;
+            let near = terms_only(
+                lex.within(&w, distance, MAX_EXPANSIONS, self.cx.deadline),
+                &pattern,
+                span.0 + 1,
+                &format!("are within {distance} edits of `{w}`"),
+                &narrow,
+            )?;
+            self.count_terms(near.len(), &pattern, span.0 + 1)?;
             parts.push(self.expanded(near, scope));
         }
         Ok(all_of(parts))

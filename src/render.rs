@@ -70,8 +70,16 @@ fn source_line(u: &UnitView) -> String {
     parts.join(" · ")
 }
 
+/// Values shown per facet in terminal text unless the user asks for more.
+pub const TEXT_FACET_VALUES: usize = 6;
+
 /// Search results as terminal text.
 pub fn search_text(r: &SearchResponse, style: Style) -> String {
+    search_text_with_facets(r, style, TEXT_FACET_VALUES)
+}
+
+/// Search results as terminal text, `facet_values` values per facet.
+pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: usize) -> String {
     let mut out = String::new();
     if r.relaxed {
         let _ = writeln!(
@@ -92,6 +100,14 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
     let shown_to = r.offset + r.hits.len();
     let summary = if r.total_hits == 0 {
         "No paragraphs match.".to_string()
+    } else if r.limit == 0 {
+        let n = r.total_hits;
+        let (noun, verb) = if n == 1 {
+            ("paragraph", "matches")
+        } else {
+            ("paragraphs", "match")
+        };
+        format!("{n} {noun} {verb} (counts only: --limit 0 lists none).")
     } else if r.hits.is_empty() {
         format!("No paragraphs past {} of {}.", r.offset, r.total_hits)
     } else {
@@ -110,7 +126,7 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
             &r.facets_left_out,
             style,
             &FacetField::ALL,
-            6,
+            facet_values,
         ));
     }
     out
@@ -153,7 +169,7 @@ pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
         4,
     ));
     out.push('\n');
-    if r.hits.is_empty() {
+    if r.total_hits == 0 {
         let _ = writeln!(out, "No unit in another document says much the same.");
         return out;
     }
@@ -176,7 +192,7 @@ pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
         &r.facets_left_out,
         style,
         &[FacetField::Outlet, FacetField::Stance, FacetField::Author],
-        6,
+        TEXT_FACET_VALUES,
     ));
     out
 }

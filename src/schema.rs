@@ -62,7 +62,9 @@ pub struct Fields {
     pub author_value: Field,
     /// A unit's authors as one value, joined by [`AUTHOR_SEPARATOR`]: a
     /// single-valued fast column counts far faster than a multi-valued
-    /// one, and a corpus has few distinct author lists.
+    /// one, and a corpus has few distinct author lists. A list longer
+    /// than [`AUTHOR_SET_BYTES`] takes several values
+    /// ([`author_set_values`]).
     pub author_set: Field,
     pub outlet_value: Field,
     pub genre_value: Field,
@@ -76,6 +78,53 @@ pub struct Fields {
 /// Joins the authors of a unit in the `author_set` column (a character
 /// no name contains).
 pub const AUTHOR_SEPARATOR: char = '\u{1f}';
+
+/// Longest `author_set` value. tantivy cuts a fast-field value at 65,535
+/// bytes, which silently lost most of a long author list; a list longer
+/// than this is stored as several values (whole names each), so every
+/// author stays countable. Most lists fit in one value, which keeps the
+/// column single-valued and fast to count.
+pub const AUTHOR_SET_BYTES: usize = 16 * 1024;
+
+/// Longest author name counted whole: a "name" longer than this (64 KB,
+/// tantivy's limit for one value) is counted by its first 64 KB, cut at a
+/// character boundary. The stored record keeps it whole.
+pub const MAX_AUTHOR_NAME_BYTES: usize = 65_535;
+
+/// The `author_set` values of a unit: its authors joined by
+/// [`AUTHOR_SEPARATOR`], in as few values of at most [`AUTHOR_SET_BYTES`]
+/// as whole names allow; repeats count once. No author gives a lone
+/// separator (an empty string is no value, and a column with a value in
+/// every row is read directly, without an optional index).
+pub fn author_set_values(authors: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut values: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for name in authors {
+        if !seen.insert(name.as_str()) {
+            continue;
+        }
+        let mut end = name.len().min(MAX_AUTHOR_NAME_BYTES - 1);
+        while !name.is_char_boundary(end) {
+            end -= 1;
+        }
+        let name = &name[..end];
+        if !current.is_empty() && current.len() + 1 + name.len() > AUTHOR_SET_BYTES {
+            values.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(AUTHOR_SEPARATOR);
+        }
+        current.push_str(name);
+    }
+    if !current.is_empty() || values.is_empty() {
+        if current.is_empty() {
+            current.push(AUTHOR_SEPARATOR);
+        }
+        values.push(current);
+    }
+    values
+}
 
 /// One of the five facet fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -222,5 +271,39 @@ impl Fields {
 impl Default for Fields {
     fn default() -> Self {
         Fields::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_author_list_is_split_into_whole_names() {
+        let authors: Vec<String> = (0..10_000)
+            .map(|i| format!("Author Number {i:05}"))
+            .collect();
+        let values = author_set_values(&authors);
+        assert!(values.len() > 1);
+        assert!(values.iter().all(|v| v.len() <= AUTHOR_SET_BYTES));
+        let names: Vec<&str> = values
+            .iter()
+            .flat_map(|v| v.split(AUTHOR_SEPARATOR))
+            .collect();
+        assert_eq!(
+            names,
+            authors.iter().map(String::as_str).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn short_lists_stay_one_value_and_none_is_a_lone_separator() {
+        let two = ["A".to_string(), "B".to_string(), "A".to_string()];
+        assert_eq!(author_set_values(&two), ["A\u{1f}B"]);
+        assert_eq!(author_set_values(&[]), ["\u{1f}"]);
+        let huge = "é".repeat(40_000);
+        let v = author_set_values(&[huge]);
+        assert_eq!(v.len(), 1);
+        assert!(v[0].len() < MAX_AUTHOR_NAME_BYTES);
     }
 }

@@ -104,12 +104,50 @@ pub struct SearchRequest {
     pub query: String,
     #[serde(default)]
     pub filters: Filters,
+    /// Hits listed, at most [`MAX_SEARCH_LIMIT`]; 0 counts the matches
+    /// (total and facets) without listing any.
     pub limit: usize,
+    /// Hits skipped before those listed, at most [`MAX_SEARCH_OFFSET`].
     #[serde(default)]
     pub offset: usize,
     /// Values listed per facet, most frequent first; 0 lists them all.
     #[serde(default = "default_facet_limit")]
     pub facet_limit: usize,
+    /// When to give up: past it the search stops (within about a
+    /// millisecond of work) and answers [`Error::Timeout`]. None: no limit.
+    #[serde(skip)]
+    pub deadline: Option<Instant>,
+}
+
+/// Most hits one search lists. Memory grows with the hits found, not
+/// with the limit, but a page of 100,000 paragraphs is already more than
+/// anyone reads; the limit keeps a typo (`--limit 10000000000`) from
+/// printing a whole archive.
+pub const MAX_SEARCH_LIMIT: usize = 100_000;
+/// Deepest page start. A search keeps the best `offset + limit` matches
+/// (16 bytes each), so the deepest page costs about 18 MB at most.
+pub const MAX_SEARCH_OFFSET: usize = 1_000_000;
+
+/// A limit or offset in its range, or an error naming it and the range.
+pub fn check_range(name: &str, value: usize, max: usize, note: &str) -> Result<()> {
+    if value > max {
+        return Err(Error::Limit(format!(
+            "{name} {value} is out of range: it must be between 0 and {max}{note}"
+        )));
+    }
+    Ok(())
+}
+
+/// The time spent so far, as a timeout reports it.
+pub(crate) fn timeout(started: Instant) -> Error {
+    Error::Timeout {
+        after_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Whether a deadline has passed.
+pub(crate) fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Values listed per facet unless a request says otherwise: a broad
@@ -129,6 +167,7 @@ impl SearchRequest {
             limit: 10,
             offset: 0,
             facet_limit: DEFAULT_FACET_LIMIT,
+            deadline: None,
         }
     }
 }
@@ -351,6 +390,20 @@ impl Searcher {
         node: Option<&Node>,
         conjunction: bool,
     ) -> Result<Compiled> {
+        self.compile_until(searcher, text, node, conjunction, None, Instant::now())
+    }
+
+    /// As [`Searcher::compile`], stopping at `deadline` (a search that
+    /// started at `started`).
+    fn compile_until(
+        &self,
+        searcher: &tantivy::Searcher,
+        text: &str,
+        node: Option<&Node>,
+        conjunction: bool,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<Compiled> {
         let Some(node) = node else {
             return Ok(Compiled {
                 query: Box::new(AllQuery),
@@ -371,8 +424,12 @@ impl Searcher {
             title_boost: boost,
             conjunction,
             resolve: &resolve,
+            deadline,
         };
-        query::compile(node, &cx).map_err(|e| Error::Query(e.pointing_into(text)))
+        query::compile(node, &cx).map_err(|e| match e {
+            query::CompileError::Invalid(e) => Error::Query(e.pointing_into(text)),
+            query::CompileError::Timeout => timeout(started),
+        })
     }
 
     /// Parses a user query (syntax errors point at their column).
@@ -383,6 +440,14 @@ impl Searcher {
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
+        check_range(
+            "limit",
+            request.limit,
+            MAX_SEARCH_LIMIT,
+            " (0 counts the matches without listing them)",
+        )?;
+        check_range("offset", request.offset, MAX_SEARCH_OFFSET, "")?;
+        let deadline = request.deadline;
         let searcher = self.reader.searcher();
         let node = Searcher::parse(&request.query)?;
         // `kind:caption` in the query lifts the default kind filter.
@@ -393,27 +458,59 @@ impl Searcher {
         let collector = UnitCollector {
             values: self.catalog(&searcher)?,
             filters,
-            keep: request.offset + request.limit,
+            // Counting only (limit 0) keeps no hit, whatever the offset.
+            keep: match request.limit {
+                0 => 0,
+                n => request.offset.saturating_add(n),
+            },
             count_facets: true,
             facet_limit: request.facet_limit,
+            deadline,
         };
-        let mut compiled = self.compile(&searcher, &request.query, node.as_ref(), true)?;
+        let compile = |conjunction| {
+            let node = node.as_ref();
+            self.compile_until(
+                &searcher,
+                &request.query,
+                node,
+                conjunction,
+                deadline,
+                started,
+            )
+        };
+        let mut compiled = compile(true)?;
         let mut gathered = self.gather(&searcher, &*compiled.query, &collector)?;
         let mut relaxed = false;
+        if gathered.timed_out {
+            return Err(timeout(started));
+        }
         if gathered.total == 0 && node.as_ref().is_some_and(Node::relaxable) {
-            let loose = self.compile(&searcher, &request.query, node.as_ref(), false)?;
+            let loose = compile(false)?;
             let again = self.gather(&searcher, &*loose.query, &collector)?;
+            if again.timed_out {
+                return Err(timeout(started));
+            }
             if again.total > 0 {
                 relaxed = true;
                 gathered = again;
                 compiled = loose;
             }
         }
-        let suggestions =
-            suggest::suggestions(&searcher, self.fields(), &request.query, &compiled.missing);
+        let suggestions = suggest::suggestions_until(
+            &searcher,
+            self.fields(),
+            &request.query,
+            &compiled.missing,
+            deadline,
+        );
+        if past(deadline) {
+            return Err(timeout(started));
+        }
         let highlighter = Highlighter::new(analysis::text_analyzer(), compiled.highlight);
         let page = gathered.top.get(request.offset..).unwrap_or_default();
-        let hits = self.hits(&searcher, page, &highlighter)?;
+        let hits = self
+            .hits_until(&searcher, page, &highlighter, deadline)?
+            .ok_or_else(|| timeout(started))?;
         Ok(SearchResponse {
             query: request.query.clone(),
             total_hits: gathered.total,
@@ -498,19 +595,36 @@ impl Searcher {
         ranked: &[(f32, DocAddress)],
         highlighter: &Highlighter,
     ) -> Result<Vec<Hit>> {
+        Ok(self
+            .hits_until(searcher, ranked, highlighter, None)?
+            .unwrap_or_default())
+    }
+
+    /// As [`Searcher::hits`]; None when the deadline passed first.
+    pub(crate) fn hits_until(
+        &self,
+        searcher: &tantivy::Searcher,
+        ranked: &[(f32, DocAddress)],
+        highlighter: &Highlighter,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Vec<Hit>>> {
         let mut reader = self.unit_reader(searcher);
-        ranked
-            .iter()
-            .map(|&(score, addr)| {
-                let unit = reader.read(addr)?;
-                let snippet = highlighter.snippet(&unit.text);
-                Ok(Hit {
-                    unit,
-                    score,
-                    snippet,
-                })
-            })
-            .collect()
+        let mut hits = Vec::with_capacity(ranked.len().min(1024));
+        for &(score, addr) in ranked {
+            // A hit costs microseconds (a stored block read, a snippet):
+            // the clock is read every 64 of them.
+            if hits.len() % 64 == 63 && past(deadline) {
+                return Ok(None);
+            }
+            let unit = reader.read(addr)?;
+            let snippet = highlighter.snippet(&unit.text);
+            hits.push(Hit {
+                unit,
+                score,
+                snippet,
+            });
+        }
+        Ok(Some(hits))
     }
 
     /// Resolves user filter values to indexed values, forgivingly; a value
@@ -678,6 +792,7 @@ impl Searcher {
             keep: usize::try_from(units).unwrap_or(usize::MAX),
             count_facets: false,
             facet_limit: 0,
+            deadline: None,
         };
         let found = self.gather(&searcher, &query, &collector)?;
         let mut reader = self.unit_reader(&searcher);
@@ -699,6 +814,7 @@ impl Searcher {
             keep: 0,
             count_facets: true,
             facet_limit: 0,
+            deadline: None,
         };
         let g = self.gather(&searcher, &AllQuery, &collector)?;
         Ok(FacetsResponse {

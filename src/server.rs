@@ -27,7 +27,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::error::Error;
 use crate::search::{Filters, SearchRequest, Searcher, DEFAULT_FACET_LIMIT};
-use crate::similar::similar;
+use crate::similar::similar_until;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
@@ -75,8 +75,13 @@ impl ApiError {
 impl From<Error> for ApiError {
     fn from(e: Error) -> ApiError {
         let status = match e {
-            Error::Query(_) | Error::Filter(_) | Error::Input(_) => StatusCode::BAD_REQUEST,
+            Error::Query(_) | Error::Filter(_) | Error::Input(_) | Error::Limit(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Error::UnitNotFound(_) => StatusCode::NOT_FOUND,
+            // The search stopped itself at its deadline: the server is
+            // busy or the query too costly, not the request malformed.
+            Error::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -239,11 +244,14 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
         limit,
         offset: number(&pairs, "offset", 0, MAX_OFFSET)?,
         facet_limit: number(&pairs, "facet_limit", DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT)?,
+        deadline: None,
     })
 }
 
 async fn search(State(s): State<Shared>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
-    let request = search_request(raw)?;
+    let mut request = search_request(raw)?;
+    // The search's own work ends at the request's timeout.
+    request.deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
     let response = blocking(move || s.search(&request).map_err(ApiError::from)).await?;
     Ok(Json(response).into_response())
 }
@@ -264,7 +272,9 @@ async fn similar_units(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let limit = number(&pairs(raw), "limit", 10, MAX_LIMIT)?.max(1);
-    let found = blocking(move || similar(&s, &id, limit).map_err(ApiError::from)).await?;
+    let deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
+    let found =
+        blocking(move || similar_until(&s, &id, limit, deadline).map_err(ApiError::from)).await?;
     Ok(Json(found).into_response())
 }
 

@@ -19,7 +19,10 @@ use tantivy::Term;
 use crate::analysis;
 use crate::collector::UnitCollector;
 use crate::error::{Error, Result};
-use crate::search::{left_out, Facets, Filters, Hit, Searcher, UnitView, DEFAULT_FACET_LIMIT};
+use crate::search::{
+    check_range, left_out, timeout, Facets, Filters, Hit, Searcher, UnitView, DEFAULT_FACET_LIMIT,
+    MAX_SEARCH_LIMIT,
+};
 use crate::snippet::Highlighter;
 
 /// How many of a unit's words describe it.
@@ -46,9 +49,26 @@ pub struct SimilarResponse {
     pub facets_left_out: BTreeMap<String, u64>,
 }
 
-/// The units of other documents most like unit `id`.
+/// The units of other documents most like unit `id`: at most `limit`
+/// (0 to [`MAX_SEARCH_LIMIT`]; 0 counts them without listing any).
 pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarResponse> {
+    similar_until(searcher, id, limit, None)
+}
+
+/// As [`similar`], stopped with [`crate::Error::Timeout`] at `deadline`.
+pub fn similar_until(
+    searcher: &Searcher,
+    id: &str,
+    limit: usize,
+    deadline: Option<Instant>,
+) -> Result<SimilarResponse> {
     let started = Instant::now();
+    check_range(
+        "limit",
+        limit,
+        MAX_SEARCH_LIMIT,
+        " (0 counts the similar units without listing them)",
+    )?;
     let unit = searcher.unit(id)?;
     let reader = searcher.tantivy_searcher();
     let fields = searcher.fields();
@@ -83,17 +103,23 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
         keep: limit,
         count_facets: true,
         facet_limit: DEFAULT_FACET_LIMIT,
+        deadline,
     };
     let gathered = if words.is_empty() {
         Default::default()
     } else {
         searcher.gather(&reader, &query, &collector)?
     };
+    if gathered.timed_out {
+        return Err(timeout(started));
+    }
     let highlighter = Highlighter::new(
         analysis::text_analyzer(),
         words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>(),
     );
-    let hits = searcher.hits(&reader, &gathered.top, &highlighter)?;
+    let hits = searcher
+        .hits_until(&reader, &gathered.top, &highlighter, deadline)?
+        .ok_or_else(|| timeout(started))?;
     Ok(SimilarResponse {
         id: id.to_string(),
         unit,

@@ -2,6 +2,8 @@
 //! words the index does hold, found with a Levenshtein automaton over the
 //! term dictionary and shown as they are written in the text.
 
+use std::time::Instant;
+
 use tantivy::collector::TopDocs;
 use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
@@ -10,13 +12,17 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use crate::analysis;
 use crate::index::stored_str;
-use crate::lexicon::Lexicon;
+use crate::lexicon::{Expansion, Lexicon};
 use crate::names;
 use crate::query::Missing;
 use crate::schema::Fields;
 
 /// Most alternatives offered.
 const MAX_SUGGESTIONS: usize = 3;
+/// Most missing words corrected in one query: each costs a few dictionary
+/// scans and stored-text reads (about a millisecond), and a query of
+/// hundreds of unknown words is no typo.
+const MAX_CORRECTED: usize = 8;
 
 /// Whole corrected queries, best first: every missing word replaced by its
 /// closest indexed word, then alternatives for the first missing word.
@@ -26,13 +32,29 @@ pub fn suggestions(
     query: &str,
     missing: &[Missing],
 ) -> Vec<String> {
+    suggestions_until(searcher, fields, query, missing, None)
+}
+
+/// As [`suggestions`], giving up (with what it has) at `deadline`.
+pub fn suggestions_until(
+    searcher: &tantivy::Searcher,
+    fields: &Fields,
+    query: &str,
+    missing: &[Missing],
+    deadline: Option<Instant>,
+) -> Vec<String> {
     let lex = Lexicon::new(searcher, fields.text);
     let chars: Vec<char> = query.chars().collect();
     // Per missing word: its corrections, best first.
     let mut corrections: Vec<(&Missing, Vec<String>)> = Vec::new();
-    for m in missing {
-        let typed: String = chars[m.span.0..m.span.1.min(chars.len())].iter().collect();
-        let words = closest_words(searcher, fields, &lex, &m.term, &typed);
+    for m in missing.iter().take(MAX_CORRECTED) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let typed: String = chars[m.span.0.min(chars.len())..m.span.1.min(chars.len())]
+            .iter()
+            .collect();
+        let words = closest_words(searcher, fields, &lex, &m.term, &typed, deadline);
         if !words.is_empty() {
             corrections.push((m, words));
         }
@@ -65,6 +87,7 @@ fn closest_words(
     lex: &Lexicon,
     term: &str,
     typed: &str,
+    deadline: Option<Instant>,
 ) -> Vec<String> {
     let len = term.chars().count();
     if len < 3 || term.chars().all(|c| c.is_ascii_digit()) {
@@ -75,17 +98,24 @@ fn closest_words(
     // than the word ("exploraton" is 4 edits from "explor"): look near the
     // word and near its beginnings, then judge candidates by the words
     // they stand for.
-    let mut candidates: Vec<(String, u64)> = lex.within(term, max_edits, 32).unwrap_or_default();
+    let found = |e: crate::Result<Expansion>| match e {
+        Ok(Expansion::Found(v)) => v,
+        _ => Vec::new(),
+    };
+    let mut candidates: Vec<(String, u64)> = found(lex.within(term, max_edits, 32, deadline));
     let chars: Vec<char> = term.chars().collect();
     for keep in len.saturating_sub(4).max(4)..len {
         let beginning: String = chars[..keep].iter().collect();
-        candidates.extend(lex.within(&beginning, 1, 16).unwrap_or_default());
+        candidates.extend(found(lex.within(&beginning, 1, 16, deadline)));
     }
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     candidates.dedup_by(|a, b| a.0 == b.0);
     let typed_key = names::key(typed);
     let mut ranked: Vec<(usize, u64, String)> = Vec::new();
     for (t, df) in candidates.into_iter().filter(|(t, _)| t != term).take(40) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
         if let Some(word) = surface(searcher, fields, &t, &typed_key) {
             let edits = strsim::damerau_levenshtein(&typed_key, &names::key(&word));
             if edits > 0 && edits <= usize::from(max_edits) && !ranked.iter().any(|r| r.2 == word) {

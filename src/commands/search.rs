@@ -1,7 +1,10 @@
 //! `nutgraf search`: ranked, highlighted paragraphs with facet counts.
 
+use clap::builder::RangedU64ValueParser;
 use nutgraf::render;
-use nutgraf::search::{Filters, SearchRequest, DEFAULT_FACET_LIMIT};
+use nutgraf::search::{
+    Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
+};
 
 use super::{open_searcher, print, style, CommandResult, Outcome};
 use crate::Cli;
@@ -36,16 +39,20 @@ pub struct Args {
     /// Only units published on or before DATE.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// How many hits to show.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// How many hits to show (at most 100000); 0 shows only the counts
+    /// (total and facets).
+    #[arg(long, default_value_t = 10, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_SEARCH_LIMIT as u64))]
     pub limit: usize,
-    /// Skip this many hits (for paging).
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    /// Skip this many hits (for paging; at most 1000000).
+    #[arg(long, default_value_t = 0, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_SEARCH_OFFSET as u64))]
     pub offset: usize,
-    /// Values listed per facet, most frequent first (0: all of them).
-    /// Values a filter selects are always listed.
-    #[arg(long, default_value_t = DEFAULT_FACET_LIMIT, value_name = "N")]
-    pub facet_limit: usize,
+    /// Values listed per facet, most frequent first (0: all of them;
+    /// default 100 in JSON, 6 in text). Values a filter selects are
+    /// always listed.
+    #[arg(long, value_name = "N")]
+    pub facet_limit: Option<usize>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -66,7 +73,8 @@ impl Args {
             },
             limit: self.limit,
             offset: self.offset,
-            facet_limit: self.facet_limit,
+            facet_limit: self.facet_limit.unwrap_or(DEFAULT_FACET_LIMIT),
+            deadline: None,
         }
     }
 }
@@ -77,7 +85,12 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     if args.json {
         print(&render::json(&response));
     } else {
-        print(&render::search_text(&response, style()));
+        // Text shows a few values per facet unless asked for more.
+        let shown = match args.facet_limit.unwrap_or(render::TEXT_FACET_VALUES) {
+            0 => usize::MAX,
+            n => n,
+        };
+        print(&render::search_text_with_facets(&response, style(), shown));
     }
     Ok(if response.total_hits > 0 {
         Outcome::Found

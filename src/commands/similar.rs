@@ -1,6 +1,8 @@
 //! `nutgraf similar`: units in other documents that say much the same.
 
+use clap::builder::RangedU64ValueParser;
 use nutgraf::render;
+use nutgraf::search::MAX_SEARCH_LIMIT;
 use nutgraf::similar::similar;
 
 use super::{open_searcher, print, style, CommandResult, Outcome};
@@ -10,8 +12,9 @@ use crate::Cli;
 pub struct Args {
     /// The unit id, `<document id>#<paragraph>`.
     pub unit_id: String,
-    /// How many units to show.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// How many units to show (at most 100000); 0 shows only the counts.
+    #[arg(long, default_value_t = 10, value_name = "N",
+          value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_SEARCH_LIMIT as u64))]
     pub limit: usize,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -20,7 +23,7 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
-    let response = similar(&searcher, &args.unit_id, args.limit.max(1))?;
+    let response = similar(&searcher, &args.unit_id, args.limit)?;
     if args.json {
         print(&render::json(&response));
     } else {
