@@ -39,7 +39,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let _ = std::fs::remove_dir_all(&dir);
     let report = report?;
     if args.json {
-        print(&render::json(&report));
+        print(&render::json(&report))?;
     } else {
         print(&format!(
             "nDCG@10 {:.4}   Recall@100 {:.4}   MRR@10 {:.4}\n{} queries ({} split), {} documents, title boost {}\n",
@@ -50,7 +50,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
             report.split,
             report.documents,
             report.title_boost
-        ));
+        ))?;
     }
     Ok(Outcome::Found)
 }

@@ -45,9 +45,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let started = std::time::Instant::now();
     let report = update(&config, &dir, &opts, &Bar::new())?;
     if args.json {
-        print(&nutgraf::render::json(&report));
+        print(&nutgraf::render::json(&report))?;
     } else {
-        print(&summary(&report, &dir, started.elapsed()));
+        print(&summary(&report, &dir, started.elapsed()))?;
     }
     Ok(Outcome::Found)
 }
@@ -76,7 +76,11 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
         );
     }
     for (why, n) in &r.skipped {
-        let _ = writeln!(out, "  {n} records skipped: {why}");
+        let _ = writeln!(
+            out,
+            "  {n} records skipped: {}",
+            nutgraf::render::visible(why)
+        );
     }
     let fixes = &r.repairs;
     for (n, what) in [
@@ -95,7 +99,7 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
     if !r.problems.is_empty() {
         let _ = writeln!(out, "  first bad records:");
         for p in &r.problems {
-            let _ = writeln!(out, "    {p}");
+            let _ = writeln!(out, "    {}", nutgraf::render::visible(p));
         }
     }
     out

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nutgraf::index::{IndexOptions, Progress};
-use nutgraf::render::Style;
+use nutgraf::render::{self, Style};
 use nutgraf::{Config, Error, Searcher};
 
 use crate::Cli;
@@ -31,28 +31,43 @@ pub enum Outcome {
 
 pub type CommandResult = Result<Outcome, Error>;
 
-/// Prints an error to stderr and maps the outcome to an exit code.
+/// The context of the error [`print`] returns when stdout fails.
+const WRITING_OUTPUT: &str = "cannot write the output";
+
+/// Prints an error to stderr and maps the outcome to an exit code. A
+/// reader that went away (`| head`) ends the command quietly with 0. The
+/// message is made [`render::visible_lines`]: errors quote queries, ids
+/// and names from the index.
 pub fn finish(result: CommandResult) -> ExitCode {
     match result {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),
+        Err(Error::Io { context, source })
+            if context == WRITING_OUTPUT && source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("nutgraf: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "nutgraf: {}",
+                render::visible_lines(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends the program quietly.
-pub fn print(text: &str) {
+/// Writes to stdout. A failure (a closed pipe included) is returned, so
+/// the command unwinds normally and [`finish`] decides what to say.
+pub fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("nutgraf: cannot write output: {e}");
-        std::process::exit(2);
-    }
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source,
+        })
 }
 
 /// Terminal style: colour only on a terminal and never with NO_COLOR.

@@ -75,9 +75,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
     let response = searcher.search(&args.request())?;
     if args.json {
-        print(&render::json(&response));
+        print(&render::json(&response))?;
     } else {
-        print(&render::search_text(&response, style()));
+        print(&render::search_text(&response, style()))?;
     }
     Ok(if response.total_hits > 0 {
         Outcome::Found

@@ -22,9 +22,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
     let response = similar(&searcher, &args.unit_id, args.limit.max(1))?;
     if args.json {
-        print(&render::json(&response));
+        print(&render::json(&response))?;
     } else {
-        print(&render::similar_text(&response, style()));
+        print(&render::similar_text(&response, style()))?;
     }
     Ok(if response.total_hits > 0 {
         Outcome::Found
