@@ -116,9 +116,9 @@ fn json_keeps_the_text_exact() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let hit = hits(&v)
         .iter()
-        .find(|h| h["doc_id"] == "control-chars")
-        .expect("the hostile document is found");
-    assert!(hit["text"].as_str().unwrap().contains(TITLE));
+        .find(|h| h["id"] == "control-chars#1")
+        .expect("the hostile paragraph is found");
+    assert_eq!(hit["text"], HOSTILE_TEXT.split("\n\n").next().unwrap());
     assert_eq!(hit["title"], "Title \x1b]0;pwned\x07 here");
     assert_eq!(hit["authors"][0], "Eve \x1b[2J Mallory");
     // The raw bytes are escaped by JSON itself.
