@@ -75,9 +75,9 @@ fn sanitize(text: &str, keep_lines: bool) -> Cow<'_, str> {
             '\n' | '\t' if keep_lines => None,
             '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32),
             '\u{7f}' => Some('\u{2421}'),
-            '\u{80}'..='\u{9f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}' => Some('\u{fffd}'),
+            '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                Some('\u{fffd}')
+            }
             _ => None,
         }
     };
@@ -121,11 +121,7 @@ pub fn search_text(r: &SearchResponse, style: Style) -> String {
         );
     }
     if !r.suggestions.is_empty() {
-        let _ = writeln!(
-            out,
-            "Did you mean: {}?",
-            visible(&r.suggestions.join(", "))
-        );
+        let _ = writeln!(out, "Did you mean: {}?", visible(&r.suggestions.join(", ")));
     }
     for (i, hit) in r.hits.iter().enumerate() {
         hit_text(&mut out, r.offset + i + 1, hit, style);

@@ -446,7 +446,10 @@ fn routes(app: Shared, hosts: HostCheck) -> Router {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     Router::new()
-        .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
+        .route(
+            "/",
+            get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }),
+        )
         .route(
             "/app.js",
             get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }),
@@ -495,11 +498,7 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
 }
 
 /// Refuses a request whose `Host` names another server (421).
-async fn check_host(
-    State(hosts): State<Arc<HostCheck>>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn check_host(State(hosts): State<Arc<HostCheck>>, request: Request, next: Next) -> Response {
     let verdict = {
         let mut given = request.headers().get_all(header::HOST).iter();
         match (given.next(), given.next()) {
@@ -937,9 +936,7 @@ impl Drop for InFlight {
 /// Answers a connection over the cap with 503 and closes it.
 async fn refuse(mut stream: TcpStream, cap: usize, _permit: OwnedSemaphorePermit) {
     let body = serde_json::to_string(&ErrorBody {
-        error: &format!(
-            "the server has {cap} connections open, its limit; try again in a second"
-        ),
+        error: &format!("the server has {cap} connections open, its limit; try again in a second"),
     })
     .unwrap_or_default();
     let answer = format!(
@@ -994,7 +991,11 @@ impl<T> Stalling<T> {
         }
     }
 
-    fn watch<R>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
+    fn watch<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<R>>,
+    ) -> Poll<io::Result<R>> {
         match polled {
             Poll::Ready(r) => {
                 self.armed = false;
@@ -1106,7 +1107,9 @@ mod tests {
     fn server_side_failures_are_500_and_bad_queries_400() {
         let status = |e: Error| ApiError::from(e).status;
         assert_eq!(
-            status(Error::Input("the index has units but not the record".into())),
+            status(Error::Input(
+                "the index has units but not the record".into()
+            )),
             StatusCode::INTERNAL_SERVER_ERROR
         );
         assert_eq!(
@@ -1194,10 +1197,7 @@ mod tests {
             assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
             let response = e.into_response();
             assert_eq!(response.headers()[header::RETRY_AFTER], "1");
-            assert_eq!(
-                response.headers()[header::CONTENT_TYPE],
-                "application/json"
-            );
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
             drop(held);
             assert!(gate.enter(false).await.is_ok(), "the slot is free again");
         });
@@ -1241,7 +1241,8 @@ mod tests {
             let (ours, _) = listener.accept().await.unwrap();
             let mut s = Stalling::new(ours, Duration::from_millis(100));
             let flood = vec![0u8; 64 << 20];
-            let outcome = tokio::time::timeout(Duration::from_secs(20), write_all(&mut s, &flood)).await;
+            let outcome =
+                tokio::time::timeout(Duration::from_secs(20), write_all(&mut s, &flood)).await;
             let e = outcome.expect("the stalled write ended").unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::TimedOut);
             drop(client);

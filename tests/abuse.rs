@@ -9,8 +9,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +44,12 @@ fn start_server() -> (Served, String) {
     let url = loop {
         let line = lines.next().expect("the server says where").unwrap();
         if let Some(i) = line.find("http://") {
-            break line[i..].split_whitespace().next().unwrap().trim_end_matches('/').to_string();
+            break line[i..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string();
         }
     };
     std::thread::spawn(move || for _ in lines {});
@@ -110,9 +115,25 @@ fn expensive() -> Vec<String> {
         max(&ors),
         max(&up_to_limit("the ")),
         max(&up_to_limit("azerbaijan~2 ")),
-        max(&format!("\"{}\"", up_to_limit("the israel ").chars().take(990).collect::<String>())),
-        query_string(&[("q", "the"), ("limit", "100"), ("offset", "10000"), ("facet_limit", "0")]),
-        query_string(&[("q", ""), ("limit", "100"), ("offset", "9900"), ("facet_limit", "0")]),
+        max(&format!(
+            "\"{}\"",
+            up_to_limit("the israel ")
+                .chars()
+                .take(990)
+                .collect::<String>()
+        )),
+        query_string(&[
+            ("q", "the"),
+            ("limit", "100"),
+            ("offset", "10000"),
+            ("facet_limit", "0"),
+        ]),
+        query_string(&[
+            ("q", ""),
+            ("limit", "100"),
+            ("offset", "9900"),
+            ("facet_limit", "0"),
+        ]),
     ]
 }
 

@@ -158,7 +158,11 @@ fn parse(raw: &[u8]) -> Answer {
 }
 
 fn get(s: &Served, path: &str) -> Answer {
-    send(s.addr, &format!("GET {path} HTTP/1.1\r\nHost: {}", s.host()), b"")
+    send(
+        s.addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {}", s.host()),
+        b"",
+    )
 }
 
 #[test]
@@ -223,7 +227,10 @@ fn a_request_for_another_host_is_refused() {
         assert_eq!(a.status, 200, "{host}: {}", a.body);
     }
     // A rebound name, or the right name on another port.
-    for host in [format!("evil.example:{port}"), format!("localhost:{}", port + 1)] {
+    for host in [
+        format!("evil.example:{port}"),
+        format!("localhost:{}", port + 1),
+    ] {
         let a = send(
             s.addr,
             &format!("GET /api/search?q=oil HTTP/1.1\r\nHost: {host}"),
@@ -234,7 +241,11 @@ fn a_request_for_another_host_is_refused() {
         assert!(!a.body.contains("total_hits"));
     }
     // The page itself is refused too.
-    let a = send(s.addr, &format!("GET / HTTP/1.1\r\nHost: evil.example:{port}"), b"");
+    let a = send(
+        s.addr,
+        &format!("GET / HTTP/1.1\r\nHost: evil.example:{port}"),
+        b"",
+    );
     a.error(421);
 
     let s = serve(&["--allow-host", "news.example"]);
@@ -280,7 +291,12 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8>> {
 fn a_half_sent_request_is_closed_after_the_header_timeout() {
     let s = serve(&["--header-timeout", "1"]);
     let mut half = TcpStream::connect(s.addr).unwrap();
-    write!(half, "GET /api/search?q=oil HTTP/1.1\r\nHost: {}\r\n", s.host()).unwrap();
+    write!(
+        half,
+        "GET /api/search?q=oil HTTP/1.1\r\nHost: {}\r\n",
+        s.host()
+    )
+    .unwrap();
     let started = Instant::now();
     // A generous bound: one second is asked for.
     assert!(
@@ -304,7 +320,10 @@ fn connections_past_the_cap_get_503_until_one_closes() {
     let refused = get(&s, "/api/search?q=oil");
     let message = refused.error(503);
     assert!(message.contains("connections"), "{message}");
-    assert_eq!(refused.headers.get("retry-after").map(String::as_str), Some("1"));
+    assert_eq!(
+        refused.headers.get("retry-after").map(String::as_str),
+        Some("1")
+    );
     // Once one closes, requests are answered again.
     drop(first);
     let until = Instant::now() + Duration::from_secs(10);
@@ -322,7 +341,12 @@ fn connections_past_the_cap_get_503_until_one_closes() {
 fn ctrl_c_stops_promptly_even_with_a_half_sent_request_open() {
     let mut s = serve(&["--header-timeout", "120"]);
     let mut half = TcpStream::connect(s.addr).unwrap();
-    write!(half, "GET /api/search?q=oil HTTP/1.1\r\nHost: {}\r\n", s.host()).unwrap();
+    write!(
+        half,
+        "GET /api/search?q=oil HTTP/1.1\r\nHost: {}\r\n",
+        s.host()
+    )
+    .unwrap();
     // The request is in the server's hands before the signal.
     std::thread::sleep(Duration::from_millis(300));
     s.signal("INT");
@@ -393,8 +417,14 @@ fn searches_report_character_offsets_beside_byte_offsets() {
         let in_chars = snippet["highlights_chars"].as_array().unwrap();
         assert_eq!(bytes.len(), in_chars.len());
         for (b, c) in bytes.iter().zip(in_chars) {
-            let (b0, b1) = (b[0].as_u64().unwrap() as usize, b[1].as_u64().unwrap() as usize);
-            let (c0, c1) = (c[0].as_u64().unwrap() as usize, c[1].as_u64().unwrap() as usize);
+            let (b0, b1) = (
+                b[0].as_u64().unwrap() as usize,
+                b[1].as_u64().unwrap() as usize,
+            );
+            let (c0, c1) = (
+                c[0].as_u64().unwrap() as usize,
+                c[1].as_u64().unwrap() as usize,
+            );
             assert_eq!(text[b0..b1], chars[c0..c1].iter().collect::<String>());
         }
     }
@@ -404,12 +434,18 @@ fn searches_report_character_offsets_beside_byte_offsets() {
 fn the_page_pages_no_further_than_the_server_answers() {
     let js = std::fs::read_to_string(root().join("web/app.js")).unwrap();
     assert!(
-        js.contains(&format!("const MAX_OFFSET = {};", nutgraf::server::MAX_OFFSET)),
+        js.contains(&format!(
+            "const MAX_OFFSET = {};",
+            nutgraf::server::MAX_OFFSET
+        )),
         "web/app.js and src/server.rs disagree on the deepest page"
     );
     let s = serve(&[]);
     let deepest = format!("/api/search?q=oil&offset={}", nutgraf::server::MAX_OFFSET);
     assert_eq!(get(&s, &deepest).status, 200);
-    let past = format!("/api/search?q=oil&offset={}", nutgraf::server::MAX_OFFSET + 1);
+    let past = format!(
+        "/api/search?q=oil&offset={}",
+        nutgraf::server::MAX_OFFSET + 1
+    );
     assert!(get(&s, &past).error(400).contains("at most"));
 }

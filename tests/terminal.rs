@@ -143,7 +143,10 @@ fn closed_pipe_run(config: &Path, index: &Path, args: &[&str]) -> (Option<i32>, 
     // The reader goes away before the command writes (`| head -0`).
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[test]
