@@ -187,3 +187,23 @@ impl Progress for Bar {
         self.0.finish_and_clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_an_outcome_that_unwinds_to_a_quiet_success() {
+        let closed = Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source: std::io::ErrorKind::BrokenPipe.into(),
+        };
+        assert_eq!(finish(Err(closed)), ExitCode::SUCCESS);
+        // Any other failure to write is still an error.
+        let full = Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source: std::io::Error::other("no space left on device"),
+        };
+        assert_eq!(finish(Err(full)), ExitCode::from(2));
+    }
+}
