@@ -1176,7 +1176,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod tests {
+mod storage_tests {
     use super::*;
     use std::collections::BTreeMap;
     use std::io::Write;

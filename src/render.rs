@@ -2,6 +2,7 @@
 //! (The web page renders the same JSON in the browser.) Nothing here
 //! touches the index: it only turns results into text.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -50,6 +51,43 @@ impl Style {
     }
 }
 
+/// Text from the index (or from a user) made safe to print on a terminal:
+/// every control character is shown as a visible symbol instead of acting
+/// on the terminal, so an article cannot set the window title, clear the
+/// screen or move the cursor (`ESC ] 0 ; … BEL`, `ESC [ 2 J`). C0 controls
+/// and DEL become their Unicode control pictures (`␛`, `␇`, `␡`); C1
+/// controls and the bidirectional embeddings, overrides and isolates,
+/// which reorder what follows them, become `�`. One visible character each, so widths
+/// and column pointers stay right. JSON output is never passed through
+/// this: it stays exact, and JSON escapes control characters itself.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    sanitize(text, false)
+}
+
+/// As [`visible`], but newlines and tabs stay as they are (for messages
+/// laid out over several lines).
+pub fn visible_lines(text: &str) -> Cow<'_, str> {
+    sanitize(text, true)
+}
+
+fn sanitize(text: &str, keep_lines: bool) -> Cow<'_, str> {
+    let shown = |c: char| -> Option<char> {
+        match c {
+            '\n' | '\t' if keep_lines => None,
+            '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32),
+            '\u{7f}' => Some('\u{2421}'),
+            '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                Some('\u{fffd}')
+            }
+            _ => None,
+        }
+    };
+    if !text.chars().any(|c| shown(c).is_some()) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().map(|c| shown(c).unwrap_or(c)).collect())
+}
+
 /// Machine output: pretty-printed JSON with a trailing newline.
 pub fn json<T: Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("results serialise to JSON");
@@ -67,7 +105,7 @@ fn source_line(u: &UnitView) -> String {
         parts.push(p.clone());
     }
     parts.push(u.stance.clone());
-    parts.join(" · ")
+    visible(&parts.join(" · ")).into_owned()
 }
 
 /// Values shown per facet in terminal text unless the user asks for more.
@@ -92,7 +130,7 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
         );
     }
     if !r.suggestions.is_empty() {
-        let _ = writeln!(out, "Did you mean: {}?", r.suggestions.join(", "));
+        let _ = writeln!(out, "Did you mean: {}?", visible(&r.suggestions.join(", ")));
     }
     for (i, hit) in r.hits.iter().enumerate() {
         hit_text(&mut out, r.offset + i + 1, hit, style);
@@ -144,7 +182,10 @@ fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
     );
     let place = format!(
         "    {}  ¶ {}/{}  {}",
-        u.id, u.paragraph, u.paragraphs_in_doc, u.kind
+        visible(&u.id),
+        u.paragraph,
+        u.paragraphs_in_doc,
+        visible(&u.kind)
     );
     let _ = writeln!(out, "{}", style.paint(DIM, &place));
     out.push_str(&wrap_snippet(&hit.snippet, style, 4));
@@ -161,7 +202,12 @@ pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
         "{}",
         style.paint(
             DIM,
-            &format!("{}  ¶ {}/{}", u.id, u.paragraph, u.paragraphs_in_doc)
+            &format!(
+                "{}  ¶ {}/{}",
+                visible(&u.id),
+                u.paragraph,
+                u.paragraphs_in_doc
+            )
         )
     );
     out.push_str(&indent(
@@ -177,12 +223,14 @@ pub fn similar_text(r: &SimilarResponse, style: Style) -> String {
         out,
         "Said much the same in other documents ({} units share its words: {}):\n",
         r.total_hits,
-        r.words
-            .iter()
-            .take(8)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
+        visible(
+            &r.words
+                .iter()
+                .take(8)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     );
     for (i, hit) in r.hits.iter().enumerate() {
         hit_text(&mut out, i + 1, hit, style);
@@ -226,7 +274,7 @@ pub fn facets_text(
             .0
             .iter()
             .take(top)
-            .map(|(v, n)| format!("{v} ({n})"))
+            .map(|(v, n)| format!("{} ({n})", visible(v)))
             .collect();
         let more = counts.0.len().saturating_sub(top) as u64
             + left_out.get(field.as_str()).copied().unwrap_or(0);
@@ -255,7 +303,7 @@ pub fn facets_listing(r: &FacetsResponse, field: Option<FacetField>, style: Styl
     for f in fields {
         let _ = writeln!(out, "\n{}", style.paint(BOLD, f.as_str()));
         for (v, n) in &r.facets.get(f).0 {
-            let _ = writeln!(out, "  {n:>8}  {v}");
+            let _ = writeln!(out, "  {n:>8}  {}", visible(v));
         }
     }
     out
@@ -266,10 +314,10 @@ pub fn show_text(r: &ShowResponse, style: Style) -> String {
     let mut out = String::new();
     if let Some(first) = r.units.first() {
         let u = &first.unit;
-        let _ = writeln!(out, "{}", style.paint(BOLD, &u.title));
+        let _ = writeln!(out, "{}", style.paint(BOLD, &visible(&u.title)));
         let _ = writeln!(out, "{}", source_line(u));
         if let Some(url) = &u.url {
-            let _ = writeln!(out, "{url}");
+            let _ = writeln!(out, "{}", visible(url));
         }
         out.push('\n');
     }
@@ -278,7 +326,10 @@ pub fn show_text(r: &ShowResponse, style: Style) -> String {
         let marker = if s.focus { "▶" } else { " " };
         let head = format!(
             "{marker} ¶ {}/{}  {}  {}",
-            u.paragraph, u.paragraphs_in_doc, u.kind, u.id
+            u.paragraph,
+            u.paragraphs_in_doc,
+            visible(&u.kind),
+            visible(&u.id)
         );
         let _ = writeln!(
             out,
@@ -293,11 +344,13 @@ pub fn show_text(r: &ShowResponse, style: Style) -> String {
     out
 }
 
-/// Greedy word wrap by character count.
+/// Greedy word wrap by character count, control characters made
+/// [`visible`].
 pub fn wrap_words(text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut col = 0;
     for word in text.split_whitespace() {
+        let word = visible(word);
         let w = word.chars().count();
         if col > 0 && col + 1 + w > width {
             out.push('\n');
@@ -306,7 +359,7 @@ pub fn wrap_words(text: &str, width: usize) -> String {
             out.push(' ');
             col += 1;
         }
-        out.push_str(word);
+        out.push_str(&word);
         col += w;
     }
     out
@@ -366,6 +419,7 @@ fn wrap_snippet(s: &Snippet, style: Style, indent: usize) -> String {
 }
 
 fn push_run(out: &mut String, s: &str, marked: bool, style: Style) {
+    let s = &visible(s);
     if marked {
         out.push_str(&style.paint(MARK, s));
     } else {
@@ -401,7 +455,7 @@ pub fn bench_text(r: &BenchReport) -> String {
             "    {:>9.3} ms  {:>8} hits  {}",
             ms(q.median_us),
             q.total_hits,
-            q.query
+            visible(&q.query)
         );
     }
     out
@@ -413,10 +467,10 @@ pub fn load_text(r: &LoadReport) -> String {
     let ms = |us: u64| us as f64 / 1000.0;
     let mut out = format!(
         "{} clients for {:.1} s against {}: {} requests, {} errors\n  {:.0} requests/s   p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms\n",
-        r.clients, r.seconds, r.url, r.requests, r.errors, r.rps, ms(r.p50_us), ms(r.p99_us), ms(r.max_us)
+        r.clients, r.seconds, visible(&r.url), r.requests, r.errors, r.rps, ms(r.p50_us), ms(r.p99_us), ms(r.max_us)
     );
     for e in &r.error_samples {
-        let _ = writeln!(out, "  error: {e}");
+        let _ = writeln!(out, "  error: {}", visible(e));
     }
     out
 }
@@ -424,6 +478,16 @@ pub fn load_text(r: &LoadReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        let s = visible("a\x1b]0;pwned\x07b\x1b[2Jc\u{9b}d\u{202e}e\x7f\tf\ng\r");
+        assert_eq!(s, "a␛]0;pwned␇b␛[2Jc\u{fffd}d\u{fffd}e␡␉f␊g␍");
+        assert_eq!(visible_lines("a\tb\nc\x1b[1A"), "a\tb\nc␛[1A");
+        assert!(matches!(visible("plain ¶ é — text"), Cow::Borrowed(_)));
+        let wrapped = wrap_words("one \x1b[2Jtwo three", 80);
+        assert_eq!(wrapped, "one ␛[2Jtwo three");
+    }
 
     #[test]
     fn wrap_respects_width() {

@@ -15,14 +15,44 @@ use serde::Serialize;
 use tantivy::tokenizer::TextAnalyzer;
 use unicode_segmentation::UnicodeSegmentation;
 
-/// A passage with the matched words marked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A passage with the matched words marked. In JSON it also carries
+/// `highlights_chars`, the same ranges counted in characters.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snippet {
     pub text: String,
     /// `[start, end)` byte offsets into `text`.
     pub highlights: Vec<[usize; 2]>,
     /// `text`, HTML-escaped, with `<mark>` around the highlights.
     pub html: String,
+}
+
+impl Snippet {
+    /// The highlights as `[start, end)` offsets in characters (Unicode
+    /// scalar values, as Python and Rust count them) rather than bytes.
+    pub fn highlights_chars(&self) -> Vec<[usize; 2]> {
+        let chars_before = |byte: usize| {
+            self.text
+                .char_indices()
+                .take_while(|&(i, _)| i < byte)
+                .count()
+        };
+        self.highlights
+            .iter()
+            .map(|&[a, b]| [chars_before(a), chars_before(b)])
+            .collect()
+    }
+}
+
+impl Serialize for Snippet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Snippet", 4)?;
+        s.serialize_field("text", &self.text)?;
+        s.serialize_field("highlights", &self.highlights)?;
+        s.serialize_field("highlights_chars", &self.highlights_chars())?;
+        s.serialize_field("html", &self.html)?;
+        s.end()
+    }
 }
 
 /// Marks the words of a text that analyse to one of a set of terms.
@@ -229,6 +259,18 @@ mod tests {
         assert_eq!(s.highlights.len(), 2);
         let [a, b] = s.highlights[0];
         assert_eq!(&s.text[a..b], "Section");
+    }
+
+    #[test]
+    fn json_gives_character_offsets_beside_byte_offsets() {
+        let h = highlighter("oil");
+        let s = h.snippet("Israel’s café buys oil.");
+        let v = serde_json::to_value(&s).unwrap();
+        // `’` is 3 bytes and `é` 2: bytes 22..25 are characters 19..22.
+        assert_eq!(v["highlights"], serde_json::json!([[22, 25]]));
+        assert_eq!(v["highlights_chars"], serde_json::json!([[19, 22]]));
+        let chars: Vec<char> = s.text.chars().collect();
+        assert_eq!(chars[19..22].iter().collect::<String>(), "oil");
     }
 
     #[test]

@@ -13,6 +13,9 @@
 
 (() => {
   const PAGE_SIZE = 10;
+  // The deepest page start the server accepts (MAX_OFFSET in src/server.rs):
+  // the pager offers no page past it.
+  const MAX_OFFSET = 10000;
   const CONTEXT = 2;
   const MORE_CONTEXT = 3;
   const SIMILAR_LIMIT = 5;
@@ -819,16 +822,23 @@
       return;
     }
     const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-    const page = Math.min(pages, Math.floor(offset / PAGE_SIZE) + 1);
+    const reachable = Math.floor(MAX_OFFSET / PAGE_SIZE) + 1;
+    const last = Math.min(pages, reachable);
+    const page = Math.min(last, Math.floor(offset / PAGE_SIZE) + 1);
     ui.pager.hidden = false;
     ui.prev.disabled = offset <= 0;
-    ui.next.disabled = offset + PAGE_SIZE >= total;
-    ui.pageInfo.textContent = `Page ${page.toLocaleString('en')} of ${pages.toLocaleString('en')}`;
+    ui.next.disabled = offset + PAGE_SIZE >= total || offset + PAGE_SIZE > MAX_OFFSET;
+    let info = `Page ${page.toLocaleString('en')} of ${last.toLocaleString('en')}`;
+    if (pages > reachable) {
+      const shown = (Math.floor(MAX_OFFSET / PAGE_SIZE) * PAGE_SIZE + PAGE_SIZE).toLocaleString('en');
+      info += ` (pages stop at result ${shown}: add words or filters to reach the rest)`;
+    }
+    ui.pageInfo.textContent = info;
   }
 
   function goPage(delta) {
     const next = copyState(state);
-    next.offset = Math.max(0, state.offset + delta * PAGE_SIZE);
+    next.offset = Math.min(MAX_OFFSET, Math.max(0, state.offset + delta * PAGE_SIZE));
     navigate(next, { paged: true });
   }
 

@@ -65,9 +65,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let ours = bench::run(&searcher, &queries, opts)?;
     if !args.sqlite {
         if args.json {
-            print(&render::json(&ours));
+            print(&render::json(&ours))?;
         } else {
-            print(&render::bench_text(&ours));
+            print(&render::bench_text(&ours))?;
         }
         return Ok(Outcome::Found);
     }
@@ -84,9 +84,9 @@ fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
         std::time::Duration::from_secs(args.duration),
     )?;
     if args.json {
-        print(&render::json(&report));
+        print(&render::json(&report))?;
     } else {
-        print(&render::load_text(&report));
+        print(&render::load_text(&report))?;
     }
     Ok(if report.errors == 0 {
         Outcome::Found
@@ -141,15 +141,15 @@ fn sqlite_beside(
         speedup_p99: ratio(theirs.p99_us, ours.p99_us),
     };
     if json {
-        print(&render::json(&comparison));
+        print(&render::json(&comparison))?;
     } else {
-        print(&render::bench_text(ours));
-        print("\n");
-        print(&render::bench_text(&theirs));
+        print(&render::bench_text(ours))?;
+        print("\n")?;
+        print(&render::bench_text(&theirs))?;
         print(&format!(
             "\nnutgraf is {:.1}× faster than SQLite FTS5 at p50 and {:.1}× at p99 ({} units).\n",
             comparison.speedup_p50, comparison.speedup_p99, units
-        ));
+        ))?;
     }
     Ok(Outcome::Found)
 }

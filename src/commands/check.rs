@@ -18,9 +18,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let dir = index_dir(cli)?;
     let report = integrity::check(&dir)?;
     if args.json {
-        print(&render::json(&report));
+        print(&render::json(&report))?;
     } else {
-        print(&text(&report));
+        print(&text(&report))?;
     }
     // Damage also goes to stderr, with exit code 2.
     match report.error(&dir) {

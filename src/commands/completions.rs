@@ -15,6 +15,6 @@ pub struct Args {
 pub fn run(args: &Args) -> CommandResult {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut crate::command(), "nutgraf", &mut script);
-    super::print(&String::from_utf8_lossy(&script));
+    super::print(&String::from_utf8_lossy(&script))?;
     Ok(Outcome::Found)
 }

@@ -37,7 +37,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     };
     let report = eval::run(&args.beir, scratch.path(), &opts)?;
     if args.json {
-        print(&render::json(&report));
+        print(&render::json(&report))?;
     } else {
         print(&format!(
             "nDCG@10 {:.4}   Recall@100 {:.4}   MRR@10 {:.4}\n{} queries ({} split), {} documents, title boost {}\n",
@@ -48,7 +48,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
             report.split,
             report.documents,
             report.title_boost
-        ));
+        ))?;
     }
     Ok(Outcome::Found)
 }

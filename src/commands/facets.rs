@@ -33,11 +33,11 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
                 "total_units": counts.total_units,
                 "field": f.as_str(),
                 "values": counts.facets.get(f),
-            }))),
-            None => print(&render::json(&counts)),
+            })))?,
+            None => print(&render::json(&counts))?,
         }
     } else {
-        print(&render::facets_listing(&counts, field, style()));
+        print(&render::facets_listing(&counts, field, style()))?;
     }
     Ok(Outcome::Found)
 }

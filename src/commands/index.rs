@@ -54,15 +54,16 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         Err(e) => {
             // A run that stopped without deleting still says what it did.
             if let (true, Some(report)) = (args.json, e.index_report()) {
-                print(&nutgraf::render::json(report));
+                // The run's own error is the one to report.
+                let _ = print(&nutgraf::render::json(report));
             }
             return Err(e);
         }
     };
     if args.json {
-        print(&nutgraf::render::json(&report));
+        print(&nutgraf::render::json(&report))?;
     } else {
-        print(&summary(&report, &dir, started.elapsed()));
+        print(&summary(&report, &dir, started.elapsed()))?;
     }
     Ok(Outcome::Found)
 }
@@ -98,7 +99,11 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
         );
     }
     for (why, n) in &r.skipped {
-        let _ = writeln!(out, "  {n} records skipped: {why}");
+        let _ = writeln!(
+            out,
+            "  {n} records skipped: {}",
+            nutgraf::render::visible(why)
+        );
     }
     let fixes = &r.repairs;
     for (n, what) in [
@@ -117,7 +122,7 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
     if !r.problems.is_empty() {
         let _ = writeln!(out, "  first bad records:");
         for p in &r.problems {
-            let _ = writeln!(out, "    {p}");
+            let _ = writeln!(out, "    {}", nutgraf::render::visible(p));
         }
     }
     out

@@ -13,6 +13,6 @@ pub fn run(_: &Args) -> CommandResult {
             context: "cannot write the manual page".into(),
             source,
         })?;
-    super::print(&String::from_utf8_lossy(&page));
+    super::print(&String::from_utf8_lossy(&page))?;
     Ok(Outcome::Found)
 }

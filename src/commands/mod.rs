@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use nutgraf::index::{IndexOptions, Progress};
-use nutgraf::render::Style;
+use nutgraf::render::{self, Style};
 use nutgraf::{Config, Error, Searcher};
 
 use crate::Cli;
@@ -35,13 +35,28 @@ pub enum Outcome {
 
 pub type CommandResult = Result<Outcome, Error>;
 
-/// Prints an error to stderr and maps the outcome to an exit code.
+/// The context of the error [`print`] returns when stdout fails.
+const WRITING_OUTPUT: &str = "cannot write the output";
+
+/// Prints an error to stderr and maps the outcome to an exit code. A
+/// reader that went away (`| head`) ends the command quietly with 0. The
+/// message is made [`render::visible_lines`]: errors quote queries, ids
+/// and names from the index.
 pub fn finish(result: CommandResult) -> ExitCode {
     match result {
         Ok(Outcome::Found) => ExitCode::SUCCESS,
         Ok(Outcome::NothingFound) => ExitCode::from(1),
+        Err(Error::Io { context, source })
+            if context == WRITING_OUTPUT && source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
-            eprintln!("nutgraf: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "nutgraf: {}",
+                render::visible_lines(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }
@@ -71,16 +86,16 @@ pub fn guarded(cli: &Cli, work: impl FnOnce() -> CommandResult) -> CommandResult
     result
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends the program quietly.
-pub fn print(text: &str) {
+/// Writes to stdout. A failure (a closed pipe included) is returned, so
+/// the command unwinds normally and [`finish`] decides what to say.
+pub fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("nutgraf: cannot write output: {e}");
-        std::process::exit(2);
-    }
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source,
+        })
 }
 
 /// Terminal style: colour only on a terminal and never with NO_COLOR.
@@ -209,5 +224,25 @@ impl Progress for Bar {
     }
     fn finish(&self) {
         self.0.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_an_outcome_that_unwinds_to_a_quiet_success() {
+        let closed = Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source: std::io::ErrorKind::BrokenPipe.into(),
+        };
+        assert_eq!(finish(Err(closed)), ExitCode::SUCCESS);
+        // Any other failure to write is still an error.
+        let full = Error::Io {
+            context: WRITING_OUTPUT.into(),
+            source: std::io::Error::other("no space left on device"),
+        };
+        assert_eq!(finish(Err(full)), ExitCode::from(2));
     }
 }

@@ -83,14 +83,14 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
     let response = searcher.search(&args.request())?;
     if args.json {
-        print(&render::json(&response));
+        print(&render::json(&response))?;
     } else {
         // Text shows a few values per facet unless asked for more.
         let shown = match args.facet_limit.unwrap_or(render::TEXT_FACET_VALUES) {
             0 => usize::MAX,
             n => n,
         };
-        print(&render::search_text_with_facets(&response, style(), shown));
+        print(&render::search_text_with_facets(&response, style(), shown))?;
     }
     Ok(if response.total_hits > 0 {
         Outcome::Found

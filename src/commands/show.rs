@@ -21,9 +21,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
     let shown = searcher.show(&args.unit_id, args.context)?;
     if args.json {
-        print(&render::json(&shown));
+        print(&render::json(&shown))?;
     } else {
-        print(&render::show_text(&shown, style()));
+        print(&render::show_text(&shown, style()))?;
     }
     Ok(Outcome::Found)
 }

@@ -25,9 +25,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let searcher = open_searcher(cli)?;
     let response = similar(&searcher, &args.unit_id, args.limit)?;
     if args.json {
-        print(&render::json(&response));
+        print(&render::json(&response))?;
     } else {
-        print(&render::similar_text(&response, style()));
+        print(&render::similar_text(&response, style()))?;
     }
     Ok(if response.total_hits > 0 {
         Outcome::Found
