@@ -9,8 +9,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,40 +19,10 @@ use common::*;
 const ATTACK: Duration = Duration::from_secs(30);
 const ATTACKERS: usize = 4;
 
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server() -> (Served, String) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nutgraf"))
-        .arg("--config")
-        .arg(default_config())
-        .arg("--index")
-        .arg(seed_index())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("the server says where").unwrap();
-        if let Some(i) = line.find("http://") {
-            break line[i..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches('/')
-                .to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (Served(child), url)
+fn start_server() -> (Server, String) {
+    let server = start(&default_config(), seed_index(), Some("127.0.0.1:0"));
+    let url = server.url.clone();
+    (server, url)
 }
 
 fn query_string(pairs: &[(&str, &str)]) -> String {
@@ -199,7 +168,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[ignore = "takes about 40 s: run with --include-ignored"]
 fn a_normal_client_is_served_while_four_clients_send_the_most_expensive_requests() {
     let (server, url) = start_server();
-    let pid = server.0.id();
+    let pid = server.child.id();
     let stop = Arc::new(AtomicBool::new(false));
     let attackers: Vec<_> = (0..ATTACKERS)
         .map(|i| {

@@ -7,64 +7,31 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 
-/// A `serve` process on the seeds with extra flags; its stderr is kept.
-struct Served {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// A `serve` process on the seeds (an ephemeral loopback port) with
+/// extra flags.
 fn serve(flags: &[&str]) -> Served {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("nutgraf"))
-        .arg("--config")
-        .arg(default_config())
-        .arg("--index")
-        .arg(seed_index())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(flags)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("nutgraf serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server says where it listens")
-            .unwrap();
-        log.lock().unwrap().push(line.clone());
-        if let Some(i) = line.find("http://") {
-            let url = line[i + 7..].split_whitespace().next().unwrap();
-            break url.trim_end_matches('/').parse().unwrap();
-        }
-    };
-    let kept = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            kept.lock().unwrap().push(line);
-        }
-    });
-    Served { child, addr, log }
+    let mut all = vec!["--addr", "127.0.0.1:0"];
+    all.extend_from_slice(flags);
+    start_with(&default_config(), seed_index(), &all)
 }
 
-impl Served {
+type Served = Server;
+
+trait ServedExt {
+    fn signal(&self, name: &str);
+    fn exit_within(&mut self, limit: Duration) -> Option<ExitStatus>;
+    fn host(&self) -> String;
+}
+
+impl ServedExt for Served {
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -84,10 +51,6 @@ impl Served {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
-    }
-
-    fn said(&self, needle: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
 
     fn host(&self) -> String {

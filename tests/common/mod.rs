@@ -121,10 +121,12 @@ pub fn project_copy() -> tempfile::TempDir {
     dir
 }
 
-/// A running server, stopped when dropped.
+/// A running server, stopped when dropped; what it said on stderr is kept.
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub url: String,
+    pub addr: std::net::SocketAddr,
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Server {
@@ -134,25 +136,42 @@ impl Drop for Server {
     }
 }
 
-pub fn start(config: &Path, index: &Path, addr: Option<&str>) -> Server {
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("nutgraf"));
-    cmd.arg("--config").arg(config).arg("--index").arg(index);
-    cmd.arg("serve");
-    if let Some(a) = addr {
-        cmd.args(["--addr", a]);
+impl Server {
+    /// Whether the server said this on stderr so far.
+    #[allow(dead_code)] // not every test file asks
+    pub fn said(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
     }
-    let mut child = cmd
+}
+
+pub fn start(config: &Path, index: &Path, addr: Option<&str>) -> Server {
+    match addr {
+        Some(a) => start_with(config, index, &["--addr", a]),
+        None => start_with(config, index, &[]),
+    }
+}
+
+/// `nutgraf serve` with these flags, once it says where it listens.
+pub fn start_with(config: &Path, index: &Path, flags: &[&str]) -> Server {
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("nutgraf"))
+        .arg("--config")
+        .arg(config)
+        .arg("--index")
+        .arg(index)
+        .arg("serve")
+        .args(flags)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .expect("nutgraf serve starts");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let url = loop {
         let line = lines
             .next()
             .expect("the server says where it listens")
             .unwrap();
+        log.lock().unwrap().push(line.clone());
         if let Some(i) = line.find("http://") {
             break line[i..]
                 .split_whitespace()
@@ -162,7 +181,18 @@ pub fn start(config: &Path, index: &Path, addr: Option<&str>) -> Server {
                 .to_string();
         }
     };
+    let addr = url["http://".len()..].parse().expect("host:port");
     // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, url }
+    let kept = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            kept.lock().unwrap().push(line);
+        }
+    });
+    Server {
+        child,
+        url,
+        addr,
+        log,
+    }
 }
