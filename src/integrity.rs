@@ -386,8 +386,9 @@ fn verify_file(dir: &Path, index: &Index, file: &Path) -> Result<Option<Problem>
     }
 }
 
-/// Deletion files of segments that `meta.json` says have none (a
-/// `deletes` entry lost from `meta.json` would bring deleted units back).
+/// Committed deletion files of segments that `meta.json` says have none
+/// (a `deletes` entry lost from `meta.json` would bring deleted units
+/// back).
 fn stray_deletes(dir: &Path, metas: &IndexMeta) -> Result<Vec<Problem>> {
     let without: HashSet<String> = metas
         .segments
@@ -408,13 +409,20 @@ fn stray_deletes(dir: &Path, metas: &IndexMeta) -> Result<Vec<Problem>> {
         let Some(stem) = name.strip_suffix(".del") else {
             continue;
         };
-        if let Some((segment, _opstamp)) = stem.split_once('.') {
-            if without.contains(segment) {
-                problems.push(Problem::damage(
-                    "meta.json",
-                    format!("it lists segment {segment} without deletions, but {name} holds some"),
-                ));
-            }
+        let Some((segment, opstamp)) = stem.split_once('.') else {
+            continue;
+        };
+        // A deletion file newer than the last commit is work not yet
+        // committed (an indexer running now, or one killed before its
+        // commit, whose files the next run clears): not damage.
+        let committed = opstamp
+            .parse::<u64>()
+            .is_ok_and(|stamp| stamp <= metas.opstamp);
+        if committed && without.contains(segment) {
+            problems.push(Problem::damage(
+                "meta.json",
+                format!("it lists segment {segment} without deletions, but {name} holds some"),
+            ));
         }
     }
     Ok(problems)

@@ -796,3 +796,42 @@ fn damage_behind_an_unchanged_stamp_is_caught_when_a_read_fails() {
         assert!(is_damage_message(&err), "{command}: {err}");
     }
 }
+
+/// A deletion file newer than the last commit is an indexer's work not
+/// yet committed (one running now, or one killed before its commit): not
+/// damage. The same file at a committed opstamp is (a lost `deletes`
+/// entry would bring deleted units back).
+#[test]
+fn an_uncommitted_deletion_file_is_not_damage() {
+    let (_project, config, index) = seed_project();
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(index.join("meta.json")).unwrap()).unwrap();
+    let committed = meta["opstamp"].as_u64().unwrap();
+    let deletions = files_of(&index, ".del");
+    let bytes = std::fs::read(&deletions[0]).unwrap();
+    let stem_of = |p: &PathBuf| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        name.split('.').next().unwrap().to_string()
+    };
+    let with: Vec<String> = deletions.iter().map(stem_of).collect();
+    let without = files_of(&index, ".store")
+        .iter()
+        .map(stem_of)
+        .find(|s| !with.contains(s))
+        .expect("a segment without deletions");
+    let check = |config: &Path| nutgraf(config, &index).args(["check"]).output().unwrap();
+    let pending = index.join(format!("{without}.{}.del", committed + 1));
+    std::fs::write(&pending, &bytes).unwrap();
+    let out = check(&config);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&pending).unwrap();
+    std::fs::write(index.join(format!("{without}.{committed}.del")), &bytes).unwrap();
+    let out = check(&config);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+}
