@@ -249,6 +249,7 @@
   let state = emptyState();
   let lastFacets = null; // facet counts from the last good answer
   let lastLeftOut = {}; // per facet, values the server did not list
+  const expandedFacets = new Set();
 
   // ---------------------------------------------------------------- stances
 
@@ -272,7 +273,6 @@
   const stanceVocabulary = getJson('/api/facets')
     .then((data) => learnStances(Object.keys((data.facets && data.facets.stance) || {})))
     .catch(() => {}); // without it, stances get tones as they are first seen
-  const expandedFacets = new Set();
 
   // ---------------------------------------------------------------- API
 
@@ -495,6 +495,7 @@
       a.addEventListener('click', (ev) => {
         if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
         ev.preventDefault();
+        ui.q.value = q; // the box shows the query that runs
         navigate(next, { focusAfter: ui.resultsArea });
       });
       if (i > 0) ui.suggestions.append(', ');

@@ -285,6 +285,19 @@ try {
     assert((await err.textContent()).trim().length > 20, 'the error box has no message');
   });
 
+  await step('"Did you mean" offers the server\'s whole corrected queries and runs one', async () => {
+    const typo = 'Azerbaijn Israel';
+    const api = await (await page.request.get(`${BASE}/api/search?q=${encodeURIComponent(typo)}`)).json();
+    const wanted = [...new Set(api.suggestions.map((x) => x.trim()))].filter((x) => x && x !== typo);
+    assert(wanted.length > 0 && wanted.every((x) => /\s/.test(x)), `the server suggests ${JSON.stringify(api.suggestions)}`);
+    await settled(page, () => page.goto(`${BASE}/?q=${encodeURIComponent(typo)}`), (p) => p.get('q') === typo);
+    const offered = await page.$$eval('#suggestions a.suggestion', (as) => as.map((a) => a.textContent));
+    assert(JSON.stringify(offered) === JSON.stringify(wanted), `the page offers ${JSON.stringify(offered)}, the server ${JSON.stringify(wanted)}`);
+    await settled(page, () => page.click('#suggestions a.suggestion'), (p) => p.get('q') === wanted[0]);
+    assert(await page.inputValue('#q') === wanted[0], `the search box holds ${JSON.stringify(await page.inputValue('#q'))}`);
+    assert((await hitIds(page)).length > 0, 'the suggested query found nothing');
+  });
+
   await step('stances get distinct colours: supportive and critical on the seeds', async () => {
     await settled(page, () => page.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan');
     const colours = await stanceColours(page);
