@@ -21,11 +21,11 @@
   const SIMILAR_LIMIT = 5;
   const FACET_FIELDS = ['outlet', 'stance', 'author', 'genre', 'kind'];
   const SINGLE_FIELDS = ['since', 'until'];
-  const FACET_NAMES = {
-    author: 'author', outlet: 'outlet', stance: 'stance', genre: 'genre', kind: 'kind',
-    since: 'since', until: 'until',
-  };
   const FACET_VISIBLE = 8; // values shown before "Show all"
+  // Stance colours: a fixed palette (tones 0..7 in app.css), given out in
+  // the order of the index's stance vocabulary, so every corpus (supportive
+  // and critical, or AllSides' left, center and right) gets distinct ones.
+  const STANCE_TONES = 8;
 
   const encoder = new TextEncoder();
   const decoder = new TextDecoder();
@@ -226,8 +226,8 @@
   function stateParams(s, forApi) {
     const p = new URLSearchParams();
     if (s.q || forApi) p.set('q', s.q);
-    for (const f of FACET_FIELDS) for (const v of s[f]) p.append(FACET_NAMES[f], v);
-    for (const f of SINGLE_FIELDS) if (s[f]) p.set(FACET_NAMES[f], s[f]);
+    for (const f of FACET_FIELDS) for (const v of s[f]) p.append(f, v);
+    for (const f of SINGLE_FIELDS) if (s[f]) p.set(f, s[f]);
     if (forApi) {
       p.set('limit', String(PAGE_SIZE));
       p.set('offset', String(s.offset));
@@ -251,14 +251,30 @@
   let lastLeftOut = {}; // per facet, values the server did not list
   const expandedFacets = new Set();
 
-  // ---------------------------------------------------------------- API
+  // ---------------------------------------------------------------- stances
 
-  class ApiError extends Error {
-    constructor(message, status) {
-      super(message);
-      this.status = status;
-    }
+  // The stance vocabulary, in tone order. The API lists stances by count,
+  // not in the configured order, so the order is the whole index's stance
+  // values sorted, read once from /api/facets; a value first seen later
+  // (after the index is reopened) is appended, so tones never shift.
+  const stances = [];
+
+  function learnStances(values) {
+    const fresh = values.filter((v) => typeof v === 'string' && !stances.includes(v));
+    stances.push(...[...new Set(fresh)].sort());
   }
+
+  /** The palette tone of a stance; past the palette, none (grey). */
+  function stanceTone(value) {
+    const i = stances.indexOf(value);
+    return i >= 0 && i < STANCE_TONES ? String(i) : null;
+  }
+
+  const stanceVocabulary = getJson('/api/facets')
+    .then((data) => learnStances(Object.keys((data.facets && data.facets.stance) || {})))
+    .catch(() => {}); // without it, stances get tones as they are first seen
+
+  // ---------------------------------------------------------------- API
 
   async function getJson(url, signal) {
     let res;
@@ -266,7 +282,7 @@
       res = await fetch(url, { signal, headers: { Accept: 'application/json' } });
     } catch (e) {
       if (e && e.name === 'AbortError') throw e;
-      throw new ApiError('Could not reach the nutgraf server. Is `nutgraf serve` still running?', 0);
+      throw new Error('Could not reach the nutgraf server. Is `nutgraf serve` still running?');
     }
     const body = await res.text();
     let data = null;
@@ -279,10 +295,10 @@
       const msg = data && typeof data.error === 'string' && data.error
         ? data.error
         : `The server answered ${res.status}${res.statusText ? ' ' + res.statusText : ''}.`;
-      throw new ApiError(msg, res.status);
+      throw new Error(msg);
     }
     if (data === null || typeof data !== 'object') {
-      throw new ApiError('The server sent an answer that is not JSON.', res.status);
+      throw new Error('The server sent an answer that is not JSON.');
     }
     return data;
   }
@@ -323,6 +339,7 @@
       if (e && e.name === 'AbortError') return;
       error = e;
     }
+    await stanceVocabulary;
     if (seq !== searchSeq) return;
     inflight = null;
 
@@ -377,7 +394,9 @@
     if (data.facets && typeof data.facets === 'object') {
       lastFacets = data.facets;
       lastLeftOut = data.facets_left_out && typeof data.facets_left_out === 'object' ? data.facets_left_out : {};
+      learnStances(Object.keys(data.facets.stance || {}));
     }
+    learnStances(hits.map((hit) => hit.stance));
 
     renderSummary(s, data, total, offset, hits.length);
     renderActiveFilters(s);
@@ -394,6 +413,17 @@
     }
     renderPager(total, offset);
     renderFacets(lastFacets || {}, s);
+    announceCounts();
+  }
+
+  /** Says the result count (and page) in the page's one polite live
+   * region; the time taken is left out as noise. */
+  function announceCounts() {
+    const said = [...ui.summary.childNodes]
+      .filter((n) => !(n instanceof Element && n.classList.contains('took')))
+      .map((n) => n.textContent)
+      .join('');
+    ui.live.textContent = ui.pager.hidden ? said : `${said}. ${ui.pageInfo.textContent}`;
   }
 
   function renderSummary(s, data, total, offset, shown) {
@@ -444,56 +474,15 @@
     if (chips.length) ui.active.append(h('span', { class: 'active-label' }, 'Filtered by'), ...chips);
   }
 
-  /** The query with a suggestion applied. The API sends whole corrected
-   * queries; if it sends one word for a longer query, that word replaces
-   * the query word most like it. */
-  function applySuggestion(q, suggestion) {
-    const sug = suggestion.trim();
-    const tokens = q.split(/(\s+)/);
-    const words = tokens.filter((t) => t.trim());
-    if (/\s/.test(sug) || words.length <= 1) return sug;
-    let best = -1;
-    let bestDist = Infinity;
-    tokens.forEach((tok, i) => {
-      if (!tok.trim()) return;
-      const core = tok.replace(/^[-+]?(?:[\p{L}_]+:)?["“”']*/u, '').replace(/["“”'*]*(?:~\d*)?["“”']*$/u, '');
-      if (!core || /^(OR|AND|NOT)$/.test(core)) return;
-      if (core.toLowerCase() === sug.toLowerCase()) return;
-      const d = levenshtein(core.toLowerCase(), sug.toLowerCase());
-      if (d <= bestDist) {
-        bestDist = d;
-        best = i;
-      }
-    });
-    if (best < 0) return sug;
-    const tok = tokens[best];
-    const m = tok.match(/^([-+]?(?:[\p{L}_]+:)?["“”']*)(.*?)(["“”'*]*(?:~\d*)?["“”']*)$/u);
-    tokens[best] = m ? m[1] + sug + m[3] : sug;
-    return tokens.join('');
-  }
-
-  function levenshtein(a, b) {
-    const x = [...a];
-    const y = [...b];
-    let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= x.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= y.length; j++) {
-        cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
-      }
-      prev = cur;
-    }
-    return prev[y.length];
-  }
-
   function renderSuggestions(s, suggestions) {
     clear(ui.suggestions);
     const list = (Array.isArray(suggestions) ? suggestions : [])
       .filter((x) => typeof x === 'string' && x.trim());
     const queries = [];
+    // The server suggests whole corrected queries, ready to run.
     for (const sug of list) {
-      const q = applySuggestion(s.q, sug);
-      if (q && q !== s.q && !queries.includes(q)) queries.push(q);
+      const q = sug.trim();
+      if (q !== s.q && !queries.includes(q)) queries.push(q);
     }
     ui.suggestions.hidden = queries.length === 0;
     if (!queries.length) return;
@@ -506,6 +495,7 @@
       a.addEventListener('click', (ev) => {
         if (ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.button !== 0) return;
         ev.preventDefault();
+        ui.q.value = q; // the box shows the query that runs
         navigate(next, { focusAfter: ui.resultsArea });
       });
       if (i > 0) ui.suggestions.append(', ');
@@ -546,7 +536,11 @@
     if (typeof unit.published === 'string' && unit.published) {
       add(h('time', { class: 'published', datetime: unit.published }, formatDate(unit.published)));
     }
-    if (unit.stance) add(h('span', { class: 'stance', 'data-stance': unit.stance, title: 'Stance' }, unit.stance));
+    if (unit.stance) {
+      add(h('span', {
+        class: 'stance', 'data-stance': unit.stance, 'data-tone': stanceTone(unit.stance), title: 'Stance',
+      }, unit.stance));
+    }
     if (unit.genre) add(h('span', { class: 'genre' }, unit.genre));
     if (unit.kind && unit.kind !== 'body') add(h('span', { class: 'kind' }, unit.kind));
     const para = paragraphLabel(unit);
@@ -578,10 +572,15 @@
     const titleId = `hit-title-${rank}`;
     const art = h('article', { class: 'hit', 'data-id': hit.id, 'aria-labelledby': titleId });
     art.append(h('div', { class: 'hit-head' },
-      h('span', { class: 'rank', 'aria-label': `Result ${rank}` }, String(rank)),
+      // Read as "Result 3": an aria-label on a span is skipped by screen readers.
+      h('span', { class: 'rank' }, h('span', { class: 'visually-hidden' }, 'Result '), String(rank)),
       metaLine(hit)));
     art.append(titleNode(hit, 'h3', titleId));
 
+    // Marks are built from `snippet.highlights` rather than from
+    // `snippet.html`: the html would have to go through an HTML parser,
+    // and article text reaches this page only as text nodes. The API keeps
+    // `html` for clients that want it.
     const snippet = h('p', { class: 'snippet' });
     if (hit.snippet && typeof hit.snippet.text === 'string') {
       appendHighlighted(snippet, hit.snippet.text, hit.snippet.highlights);
@@ -756,15 +755,9 @@
       btn.textContent = 'Hide similar';
     } catch (e) {
       clear(box);
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501) && !e.message.includes(hit.id)) {
-        box.append(h('p', { class: 'inline-note' }, 'This server cannot look for similar paragraphs yet.'));
-        btn.disabled = true;
-        btn.setAttribute('aria-expanded', 'false');
-        return;
-      }
       box.append(h('p', { class: 'inline-error', role: 'alert' }, `Could not find similar paragraphs: ${e.message || e}`));
     } finally {
-      if (!(box.querySelector('.inline-note'))) btn.disabled = false;
+      btn.disabled = false;
     }
   }
 
@@ -883,7 +876,11 @@
         box.checked = isTicked;
         const label = h('label', { class: 'facet-item' + (count === 0 ? ' zero' : '') },
           box,
-          h('span', { class: 'facet-value', 'data-stance': field === 'stance' ? value : null }, value),
+          h('span', {
+            class: 'facet-value',
+            'data-stance': field === 'stance' ? value : null,
+            'data-tone': field === 'stance' ? stanceTone(value) : null,
+          }, value),
           h('span', { class: 'facet-count' }, count.toLocaleString('en')));
         list.append(h('li', null, label));
       });

@@ -60,6 +60,39 @@ async function settled(page, action, match = () => true) {
 const hitIds = (page) => page.$$eval('#results article.hit', (els) => els.map((e) => e.dataset.id));
 const outlets = (page) => page.$$eval('#results article.hit .outlet', (els) => els.map((e) => e.textContent.trim()));
 const pageInfo = (page) => page.textContent('#page-info');
+// Every polite live region on the page (aria-live="polite" or an implicit one).
+const politeRegions = (page) => page.$$eval(
+  '[aria-live="polite"], [role="status"], [role="log"], output',
+  (els) => els.filter((e) => e.getAttribute('aria-live') !== 'off' && e.getAttribute('aria-live') !== 'assertive').length,
+);
+const liveText = async (page) => {
+  const texts = await page.$$eval('[aria-live="polite"], [role="status"]', (els) => els.map((e) => e.textContent));
+  return texts.join(' | ');
+};
+
+/** The colour a stance gets, as [badge background, facet dot] per value. */
+const stanceColours = (page) => page.evaluate(() => {
+  const out = {};
+  for (const dot of document.querySelectorAll('fieldset[data-facet="stance"] .facet-value[data-stance]')) {
+    out[dot.dataset.stance] = { dot: getComputedStyle(dot, '::before').backgroundColor };
+  }
+  for (const badge of document.querySelectorAll('#results .stance[data-stance]')) {
+    (out[badge.dataset.stance] ||= {}).badge = getComputedStyle(badge).backgroundColor;
+  }
+  return out;
+});
+
+/** Asserts that `values` each have a facet dot colour of their own (and a
+ * badge colour of their own where a hit shows one). */
+function assertDistinct(colours, values) {
+  for (const v of values) assert(colours[v] && colours[v].dot, `no facet entry for stance ${v}: ${JSON.stringify(colours)}`);
+  for (const kind of ['dot', 'badge']) {
+    const seen = values.filter((v) => colours[v][kind]).map((v) => colours[v][kind]);
+    assert(new Set(seen).size === seen.length, `stances share a ${kind} colour: ${JSON.stringify(colours)}`);
+  }
+  const grey = values.filter((v) => colours[v].dot === 'rgb(154, 163, 173)');
+  assert(grey.length === 0, `stances left grey: ${grey.join(', ')}`);
+}
 
 if (!fs.existsSync(CHROMIUM)) {
   console.error(`Chromium not found at ${CHROMIUM} (set CHROMIUM=..., or apt-get install chromium)`);
@@ -118,6 +151,34 @@ try {
     assert(await page.isVisible('#pager #page-info'), 'no page info');
   });
 
+  await step('ranks are read by screen readers: text, not an aria-label on a span', async () => {
+    const ranks = await page.$$eval('#results article.hit .rank', (els) => els.map((e) => ({
+      text: e.textContent.trim(), label: e.getAttribute('aria-label'), visible: e.innerText.replace(/\s+/g, ' ').trim(),
+    })));
+    assert(ranks.length > 0, 'no ranks');
+    ranks.forEach((r, i) => {
+      assert(r.label === null, `rank ${i + 1} has aria-label ${JSON.stringify(r.label)}`);
+      assert(r.text === `Result ${i + 1}`, `rank ${i + 1} reads ${JSON.stringify(r.text)}`);
+    });
+    const tree = await page.locator('#results article.hit').first().ariaSnapshot();
+    assert(/Result 1\b/.test(tree), `the accessibility tree of the first hit has no "Result 1":\n${tree}`);
+    const shown = await page.$eval('#results article.hit .rank', (e) => {
+      const hidden = e.querySelector('.visually-hidden');
+      return hidden ? e.textContent.replace(hidden.textContent, '').trim() : null;
+    });
+    assert(shown === '1', `the visible rank reads ${JSON.stringify(shown)}`);
+  });
+
+  await step('exactly one polite live region, and it announces the result count', async () => {
+    const regions = await politeRegions(page);
+    assert(regions === 1, `${regions} polite live regions`);
+    const said = await liveText(page);
+    const total = (await page.textContent('#summary strong')).trim();
+    assert(new RegExp(`${total}\\s+paragraphs?\\s+match`).test(said), `the live region reads ${JSON.stringify(said)}`);
+    assert(/page\s+1\s+of/i.test(said), `the live region does not give the page: ${JSON.stringify(said)}`);
+    assert(!/ms\b/.test(said), `the live region reads the time taken: ${JSON.stringify(said)}`);
+  });
+
   await step('tick stance "critical": only The New Arab, stance=critical in the address bar', async () => {
     const box = page.locator('fieldset[data-facet="stance"] input[type="checkbox"][value="critical"]');
     await settled(page, () => box.check(), (p) => p.getAll('stance').includes('critical'));
@@ -166,14 +227,15 @@ try {
     assert(await page.isEnabled('#next'), 'Next is disabled on page 1');
     page1Ids = await hitIds(page);
     assert(page1Ids.length === 10, `${page1Ids.length} hits on page 1`);
-    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === '1', 'first rank is not 1');
+    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === 'Result 1', 'first rank is not 1');
 
     await settled(page, () => page.click('#next'), (p) => p.get('offset') === '10');
     assert(/page\s+2\b/i.test(await pageInfo(page)), `page info reads ${JSON.stringify(await pageInfo(page))}`);
     const page2Ids = await hitIds(page);
     assert(page2Ids.length > 0 && page2Ids[0] !== page1Ids[0], 'page 2 starts with the same hit');
     assert(/[?&]offset=10(&|$)/.test(page.url()), `address bar is ${page.url()}`);
-    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === '11', 'first rank on page 2 is not 11');
+    assert(await page.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === 'Result 11', 'first rank on page 2 is not 11');
+    assert(/page\s+2\b/i.test(await liveText(page)), `the live region reads ${JSON.stringify(await liveText(page))}`);
 
     await settled(page, () => page.click('#prev'), (p) => (p.get('offset') || '0') === '0');
     assert(/page\s+1\b/i.test(await pageInfo(page)), `page info reads ${JSON.stringify(await pageInfo(page))}`);
@@ -221,6 +283,89 @@ try {
     await err.waitFor({ state: 'visible' });
     assert(await err.getAttribute('role') === 'alert', '#error is not role="alert"');
     assert((await err.textContent()).trim().length > 20, 'the error box has no message');
+  });
+
+  await step('"Did you mean" offers the server\'s whole corrected queries and runs one', async () => {
+    const typo = 'Azerbaijn Israel';
+    const api = await (await page.request.get(`${BASE}/api/search?q=${encodeURIComponent(typo)}`)).json();
+    const wanted = [...new Set(api.suggestions.map((x) => x.trim()))].filter((x) => x && x !== typo);
+    assert(wanted.length > 0 && wanted.every((x) => /\s/.test(x)), `the server suggests ${JSON.stringify(api.suggestions)}`);
+    await settled(page, () => page.goto(`${BASE}/?q=${encodeURIComponent(typo)}`), (p) => p.get('q') === typo);
+    const offered = await page.$$eval('#suggestions a.suggestion', (as) => as.map((a) => a.textContent));
+    assert(JSON.stringify(offered) === JSON.stringify(wanted), `the page offers ${JSON.stringify(offered)}, the server ${JSON.stringify(wanted)}`);
+    await settled(page, () => page.click('#suggestions a.suggestion'), (p) => p.get('q') === wanted[0]);
+    assert(await page.inputValue('#q') === wanted[0], `the search box holds ${JSON.stringify(await page.inputValue('#q'))}`);
+    assert((await hitIds(page)).length > 0, 'the suggested query found nothing');
+  });
+
+  await step('stances get distinct colours: supportive and critical on the seeds', async () => {
+    await settled(page, () => page.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan');
+    const colours = await stanceColours(page);
+    assertDistinct(colours, ['supportive', 'critical']);
+    assert(colours.supportive.badge, 'no supportive badge on the first page');
+  });
+
+  await step('stances get distinct colours: a vocabulary beyond supportive and critical', async () => {
+    // The seeds hold two stances; the index's vocabulary may hold any
+    // (AllSides: left, center, right). The answers are the server's, with
+    // more stance values added to their stance counts and hits.
+    const more = ['neutral', 'left', 'center', 'right'];
+    const p2 = await context.newPage();
+    p2.on('pageerror', (e) => problems.push(`page error (stances): ${e.message}`));
+    const widen = async (route) => {
+      const res = await route.fetch();
+      const data = await res.json();
+      more.forEach((v, i) => { data.facets.stance[v] = i + 1; });
+      (data.hits || []).forEach((hit, i) => { if (i < more.length) hit.stance = more[i]; });
+      await route.fulfill({ response: res, json: data });
+    };
+    await p2.route((u) => u.pathname === '/api/facets' || u.pathname === '/api/search', widen);
+    await settled(p2, () => p2.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan');
+    const colours = await stanceColours(p2);
+    const all = ['supportive', 'critical', ...more];
+    assertDistinct(colours, all);
+    for (const v of more) assert(colours[v].badge, `no ${v} badge on the page`);
+    // Tones follow the vocabulary's sorted order, not the counts.
+    const tones = await p2.$$eval('fieldset[data-facet="stance"] .facet-value', (els) =>
+      Object.fromEntries(els.map((e) => [e.dataset.stance, e.dataset.tone])));
+    const sorted = [...all].sort();
+    for (const v of all) assert(tones[v] === String(sorted.indexOf(v)), `stance ${v} has tone ${tones[v]}: ${JSON.stringify(tones)}`);
+    await p2.close();
+  });
+
+  await step('the pager stops at the server\'s offset cap', async () => {
+    // The server accepts offsets up to 10,000 and refuses more.
+    const atCap = await page.request.get(`${BASE}/api/search?q=Azerbaijan&offset=10000`);
+    assert(atCap.status() === 200, `offset 10000 answered ${atCap.status()}`);
+    const past = await page.request.get(`${BASE}/api/search?q=Azerbaijan&offset=10010`);
+    assert(past.status() === 400, `offset 10010 answered ${past.status()}`);
+    // The seeds have too few hits to reach it: the server's first page,
+    // answered as if from a query with 50,000 hits at the offset asked.
+    const p2 = await context.newPage();
+    p2.on('pageerror', (e) => problems.push(`page error (pager): ${e.message}`));
+    const offsets = [];
+    await p2.route((u) => u.pathname === '/api/search', async (route) => {
+      const asked = new URL(route.request().url());
+      const offset = Number(asked.searchParams.get('offset'));
+      offsets.push(offset);
+      asked.searchParams.set('offset', '0');
+      const res = await route.fetch({ url: asked.href });
+      const data = await res.json();
+      data.total_hits = 50000;
+      data.offset = offset;
+      await route.fulfill({ response: res, json: data });
+    });
+    await settled(p2, () => p2.goto(`${BASE}/?q=Azerbaijan&offset=9990`), (p) => p.get('offset') === '9990');
+    assert(/page\s+1,000\s+of\s+1,001\b/i.test(await pageInfo(p2)), `page info reads ${JSON.stringify(await pageInfo(p2))}`);
+    assert(await p2.isEnabled('#next'), 'Next is disabled before the cap');
+    await settled(p2, () => p2.click('#next'), (p) => p.get('offset') === '10000');
+    const info = await pageInfo(p2);
+    assert(/page\s+1,001\s+of\s+1,001\b/i.test(info), `page info reads ${JSON.stringify(info)}`);
+    assert(/stop/i.test(info), `page info does not say the pages stop: ${JSON.stringify(info)}`);
+    assert(await p2.isDisabled('#next'), 'Next is enabled at the cap');
+    assert(await p2.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === 'Result 10001', 'first rank at the cap is not 10001');
+    assert(offsets.every((o) => o <= 10000), `the page asked for offsets ${offsets.join(', ')}`);
+    await p2.close();
   });
 
   await step('screenshots of a results page (desktop and phone)', async () => {
