@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use nutgraf::bench::{self, BenchOptions, BenchQuery};
 use nutgraf::render;
 
-use super::{not_in_this_build, open_searcher, print, CommandResult, Outcome};
+use super::{open_searcher, print, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -97,7 +97,7 @@ fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
 
 #[cfg(not(feature = "yardsticks"))]
 fn load_test(_: &str, _: &[BenchQuery], _: &Args) -> CommandResult {
-    Err(not_in_this_build(
+    Err(super::not_in_this_build(
         "bench --url (the HTTP load test)",
         "yardsticks",
     ))
@@ -162,7 +162,7 @@ fn sqlite_beside(
     _: &bench::BenchReport,
     _: bool,
 ) -> CommandResult {
-    Err(not_in_this_build(
+    Err(super::not_in_this_build(
         "bench --sqlite (the SQLite FTS5 yardstick)",
         "yardsticks",
     ))
