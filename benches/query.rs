@@ -13,8 +13,8 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use nutgraf::bench::{read_queries, BenchQuery};
 use nutgraf::index::{update, IndexOptions, Silent};
+use nutgraf::tools::bench::{read_queries, BenchQuery};
 use nutgraf::{Config, Searcher};
 
 fn root() -> PathBuf {

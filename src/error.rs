@@ -1,6 +1,7 @@
 //! The library's error type: every failure a user can meet, worded to say
 //! what went wrong, where, and how to fix it.
 
+use std::fmt;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,8 +9,7 @@ use std::sync::Arc;
 use tantivy::directory::error::{LockError, OpenDirectoryError, OpenReadError, OpenWriteError};
 use tantivy::TantivyError;
 
-use crate::config::ConfigError;
-use crate::index::IndexReport;
+use crate::model::IndexReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -266,6 +266,25 @@ fn corruption_message(c: &tantivy::error::DataCorruption) -> String {
         None => short.to_string(),
     }
 }
+
+/// A configuration error: where it is and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {

@@ -1,41 +1,34 @@
 //! nutgraf: paragraph-level search for news and opinion.
 //!
-//! Data flows one way: [`config`] describes documents, [`document`]s are
-//! split into paragraph [`unit`]s by [`split`], analysed by [`analysis`] and
-//! written to a tantivy index ([`schema`], [`index`]); [`search`] turns a
-//! query into ranked hits with [`snippet`]s and facet counts
-//! ([`collector`]), read back from the index by [`stored`], and [`render`]
-//! turns those into terminal text or JSON.
+//! Data flows one way, and so do the modules' dependencies, each on those
+//! listed before it:
+//!
+//! - [`error`]: every failure a user can meet, worded to say how to fix it;
+//! - [`model`]: documents, units and their kinds, dates, the import report;
+//! - [`text`]: analysis into terms, author names, snippets;
+//! - [`config`]: the index configuration and its collections;
+//! - [`ingest`]: reading collections into documents, splitting them into units;
+//! - [`index`]: the tantivy schema, writing and updating, stored units, integrity;
+//! - [`query`]: the query language, its expansions and suggestions;
+//! - [`search`]: requests, ranked hits with facet counts, similar units,
+//!   and the [`search::SearchService`] seam;
+//! - [`render`]: terminal text and JSON for the answers;
+//! - [`server`]: the HTTP API and the web page (feature `server`);
+//! - [`tools`]: benchmarks, evaluation and yardsticks.
 
-pub mod analysis;
-pub mod bench;
-pub mod collection;
-pub mod collector;
 pub mod config;
-pub mod document;
 pub mod error;
-pub mod eval;
-#[cfg(feature = "yardsticks")]
-pub mod fts5;
 pub mod index;
-pub mod integrity;
-pub mod lexicon;
-#[cfg(feature = "yardsticks")]
-pub mod load;
-pub mod names;
+pub mod ingest;
+pub mod model;
 pub mod query;
 pub mod render;
-pub mod schema;
 pub mod search;
 #[cfg(feature = "server")]
 pub mod server;
-pub mod similar;
-pub mod snippet;
-pub mod split;
-pub mod stored;
-pub mod suggest;
-pub mod unit;
+pub mod text;
+pub mod tools;
 
 pub use config::Config;
 pub use error::{Error, Result};
-pub use search::{SearchRequest, SearchResponse, Searcher};
+pub use search::{SearchRequest, SearchResponse, SearchService, Searcher};

@@ -76,7 +76,7 @@ pub fn version() -> &'static str {
         format!(
             "{} (index schema v{})",
             env!("CARGO_PKG_VERSION"),
-            nutgraf::schema::SCHEMA_VERSION
+            nutgraf::index::schema::SCHEMA_VERSION
         )
     })
 }

@@ -8,15 +8,12 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::bench::BenchReport;
-#[cfg(feature = "yardsticks")]
-use crate::load::LoadReport;
-use crate::schema::FacetField;
+use crate::index::schema::FacetField;
+use crate::model::UnitView;
 use crate::search::{
-    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, UnitView,
+    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, SimilarResponse,
 };
-use crate::similar::SimilarResponse;
-use crate::snippet::Snippet;
+use crate::text::snippet::Snippet;
 
 /// How terminal text is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -425,54 +422,6 @@ fn push_run(out: &mut String, s: &str, marked: bool, style: Style) {
     } else {
         out.push_str(s);
     }
-}
-
-/// A benchmark report as terminal text: the summary, then the slowest
-/// queries.
-pub fn bench_text(r: &BenchReport) -> String {
-    let ms = |us: u64| us as f64 / 1000.0;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}: {} queries × {} runs on {} thread(s)",
-        r.engine, r.queries, r.runs, r.threads
-    );
-    let _ = writeln!(
-        out,
-        "  p50 {:.3} ms   p95 {:.3} ms   p99 {:.3} ms   max {:.3} ms   {:.0} queries/s",
-        ms(r.p50_us),
-        ms(r.p95_us),
-        ms(r.p99_us),
-        ms(r.max_us),
-        r.qps
-    );
-    let mut slowest: Vec<_> = r.per_query.iter().collect();
-    slowest.sort_by_key(|q| std::cmp::Reverse(q.median_us));
-    let _ = writeln!(out, "  slowest (median):");
-    for q in slowest.iter().take(5) {
-        let _ = writeln!(
-            out,
-            "    {:>9.3} ms  {:>8} hits  {}",
-            ms(q.median_us),
-            q.total_hits,
-            visible(&q.query)
-        );
-    }
-    out
-}
-
-/// A load test as terminal text.
-#[cfg(feature = "yardsticks")]
-pub fn load_text(r: &LoadReport) -> String {
-    let ms = |us: u64| us as f64 / 1000.0;
-    let mut out = format!(
-        "{} clients for {:.1} s against {}: {} requests, {} errors\n  {:.0} requests/s   p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms\n",
-        r.clients, r.seconds, visible(&r.url), r.requests, r.errors, r.rps, ms(r.p50_us), ms(r.p99_us), ms(r.max_us)
-    );
-    for e in &r.error_samples {
-        let _ = writeln!(out, "  error: {}", visible(e));
-    }
-    out
 }
 
 #[cfg(test)]

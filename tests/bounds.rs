@@ -9,8 +9,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::*;
+use nutgraf::search::similar::similar_until;
 use nutgraf::search::{SearchRequest, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
-use nutgraf::similar::similar_until;
 use nutgraf::Error;
 
 fn seeds() -> &'static Searcher {

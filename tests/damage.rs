@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{build_index, json_on, nutgraf, project_copy};
-use nutgraf::integrity;
+use nutgraf::index::integrity;
+use nutgraf::search::similar::similar;
 use nutgraf::search::{Filters, SearchRequest};
-use nutgraf::similar::similar;
 use nutgraf::Searcher;
 use serde_json::Value;
 
@@ -687,8 +687,8 @@ fn what_a_killed_run_leaves_is_cleaned_by_the_next() {
     // An uncommitted segment: written and flushed, never committed.
     {
         let tantivy_index = tantivy::Index::open_in_dir(&index).unwrap();
-        nutgraf::analysis::register(&tantivy_index);
-        let fields = nutgraf::schema::Fields::new();
+        nutgraf::text::analysis::register(&tantivy_index);
+        let fields = nutgraf::index::schema::Fields::new();
         let mut writer: tantivy::IndexWriter = tantivy_index
             .writer_with_num_threads(1, 20_000_000)
             .unwrap();

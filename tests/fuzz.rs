@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use nutgraf::collection::{self, ProblemKind, Record};
-use nutgraf::split::{SplitRules, Splitter};
+use nutgraf::ingest::collection::{self, ProblemKind, Record};
+use nutgraf::ingest::split::{SplitRules, Splitter};
 use nutgraf::Config;
 use proptest::prelude::*;
 

@@ -21,7 +21,7 @@ fn version_names_the_index_schema() {
     let expected = format!(
         "nutgraf {} (index schema v{})",
         env!("CARGO_PKG_VERSION"),
-        nutgraf::schema::SCHEMA_VERSION
+        nutgraf::index::schema::SCHEMA_VERSION
     );
     assert_eq!(line.trim(), expected);
 }

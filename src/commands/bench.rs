@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use nutgraf::bench::{self, BenchOptions, BenchQuery};
 use nutgraf::render;
+use nutgraf::tools::bench::{self, BenchOptions, BenchQuery};
 
 use super::{open_searcher, print, CommandResult, Outcome};
 use crate::Cli;
@@ -67,7 +67,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         if args.json {
             print(&render::json(&ours))?;
         } else {
-            print(&render::bench_text(&ours))?;
+            print(&bench::report_text(&ours))?;
         }
         return Ok(Outcome::Found);
     }
@@ -77,7 +77,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
 /// `bench --url`: a bounded HTTP load test of a running server.
 #[cfg(feature = "yardsticks")]
 fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
-    let report = nutgraf::load::run(
+    let report = nutgraf::tools::load::run(
         url,
         queries,
         args.clients,
@@ -86,7 +86,7 @@ fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
     if args.json {
         print(&render::json(&report))?;
     } else {
-        print(&render::load_text(&report))?;
+        print(&nutgraf::tools::load::report_text(&report))?;
     }
     Ok(if report.errors == 0 {
         Outcome::Found
@@ -131,7 +131,8 @@ fn sqlite_beside(
         source: e,
     })?;
     eprintln!("nutgraf: copying the units into SQLite FTS5…");
-    let (fts5, units) = nutgraf::fts5::Fts5::build(searcher, &scratch.path().join("units.sqlite"))?;
+    let (fts5, units) =
+        nutgraf::tools::fts5::Fts5::build(searcher, &scratch.path().join("units.sqlite"))?;
     let theirs = bench::run(&fts5, queries, opts)?;
     let comparison = Comparison {
         nutgraf: ours,
@@ -143,9 +144,9 @@ fn sqlite_beside(
     if json {
         print(&render::json(&comparison))?;
     } else {
-        print(&render::bench_text(ours))?;
+        print(&bench::report_text(ours))?;
         print("\n")?;
-        print(&render::bench_text(&theirs))?;
+        print(&bench::report_text(&theirs))?;
         print(&format!(
             "\nnutgraf is {:.1}× faster than SQLite FTS5 at p50 and {:.1}× at p99 ({} units).\n",
             comparison.speedup_p50, comparison.speedup_p99, units

@@ -1,7 +1,7 @@
 //! `nutgraf check`: every file of the index against its checksum, and the
 //! files against each other.
 
-use nutgraf::integrity::{self, CheckReport};
+use nutgraf::index::integrity::{self, CheckReport};
 use nutgraf::render;
 
 use super::{index_dir, print, CommandResult, Outcome};

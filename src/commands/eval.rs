@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use nutgraf::eval::{self, EvalOptions, DEFAULT_TITLE_BOOST};
 use nutgraf::render;
+use nutgraf::tools::eval::{self, EvalOptions, DEFAULT_TITLE_BOOST};
 
 use super::{print, CommandResult, Outcome};
 use crate::Cli;

@@ -1,10 +1,10 @@
 //! `nutgraf facets`: values and counts over the whole index.
 
+use nutgraf::index::schema::FacetField;
 use nutgraf::render;
-use nutgraf::schema::FacetField;
 use nutgraf::Error;
 
-use super::{open_searcher, print, style, CommandResult, Outcome};
+use super::{open_service, print, style, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -25,8 +25,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
             ))
         })?),
     };
-    let searcher = open_searcher(cli)?;
-    let counts = searcher.facets()?;
+    let counts = open_service(cli, false)?.facets()?;
     if args.json {
         match field {
             Some(f) => print(&render::json(&serde_json::json!({

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use nutgraf::index::{update, IndexOptions, IndexReport};
+use nutgraf::index::{update, IndexOptions};
+use nutgraf::model::IndexReport;
 
 use super::{load_config, print, Bar, CommandResult, Outcome};
 use crate::Cli;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use indicatif::{ProgressBar, ProgressStyle};
 use nutgraf::index::{IndexOptions, Progress};
 use nutgraf::render::{self, Style};
-use nutgraf::{Config, Error, Searcher};
+use nutgraf::{Config, Error, SearchService, Searcher};
 
 use crate::Cli;
 
@@ -81,7 +81,7 @@ pub fn guarded(cli: &Cli, work: impl FnOnce() -> CommandResult) -> CommandResult
         }));
     });
     QUIET_PANICS.store(true, Ordering::Relaxed);
-    let result = nutgraf::integrity::guard(|| index_dir(cli).ok(), work);
+    let result = nutgraf::index::integrity::guard(|| index_dir(cli).ok(), work);
     QUIET_PANICS.store(false, Ordering::Relaxed);
     result
 }
@@ -140,10 +140,12 @@ pub fn open_searcher(cli: &Cli) -> Result<Searcher, Error> {
     open_searcher_with(cli, false)
 }
 
-/// As [`open_searcher`], for a long-running process that should see each
-/// new commit of `nutgraf index`.
-pub fn open_searcher_following(cli: &Cli) -> Result<Searcher, Error> {
-    open_searcher_with(cli, true)
+/// The search service the commands ask: today always the local index
+/// (built first if there is none yet). `follow_commits` is for a
+/// long-running process that should see each new commit of `nutgraf
+/// index`.
+pub fn open_service(cli: &Cli, follow_commits: bool) -> Result<Box<dyn SearchService>, Error> {
+    Ok(Box::new(open_searcher_with(cli, follow_commits)?))
 }
 
 fn open_searcher_with(cli: &Cli, follow_commits: bool) -> Result<Searcher, Error> {

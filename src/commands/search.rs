@@ -6,7 +6,7 @@ use nutgraf::search::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
 
-use super::{open_searcher, print, style, CommandResult, Outcome};
+use super::{open_service, print, style, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -80,8 +80,8 @@ impl Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    let searcher = open_searcher(cli)?;
-    let response = searcher.search(&args.request())?;
+    let service = open_service(cli, false)?;
+    let response = service.search(&args.request())?;
     if args.json {
         print(&render::json(&response))?;
     } else {

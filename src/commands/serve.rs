@@ -9,7 +9,7 @@ use nutgraf::server::{self, HostPolicy, ServeOptions};
 use nutgraf::Error;
 
 #[cfg(feature = "server")]
-use super::open_searcher_following;
+use super::open_service;
 use super::CommandResult;
 use crate::Cli;
 
@@ -112,10 +112,9 @@ pub fn run(_: &Cli, _: &Args) -> CommandResult {
 #[cfg(feature = "server")]
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let options = args.options();
-    let searcher = open_searcher_following(cli)?;
-    let dir = searcher.index.dir.clone();
+    let service = open_service(cli, true)?;
     // Every byte once at start: a server answers for a long time.
-    nutgraf::integrity::ensure_intact(&dir)?;
+    service.verify()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -137,9 +136,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         // Tests and scripts read this line for the address.
         say(&format!(
             "serving {} on http://{bound}/ (Ctrl-C stops)",
-            dir.display()
+            service.place()
         ));
-        server::serve(listener, searcher, options, say)
+        server::serve(listener, service, options, say)
             .await
             .map_err(|e| Error::Io {
                 context: format!("serving on {bound}"),

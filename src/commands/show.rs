@@ -2,7 +2,7 @@
 
 use nutgraf::render;
 
-use super::{open_searcher, print, style, CommandResult, Outcome};
+use super::{open_service, print, style, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -18,8 +18,7 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    let searcher = open_searcher(cli)?;
-    let shown = searcher.show(&args.unit_id, args.context)?;
+    let shown = open_service(cli, false)?.show(&args.unit_id, args.context)?;
     if args.json {
         print(&render::json(&shown))?;
     } else {

@@ -3,9 +3,8 @@
 use clap::builder::RangedU64ValueParser;
 use nutgraf::render;
 use nutgraf::search::MAX_SEARCH_LIMIT;
-use nutgraf::similar::similar;
 
-use super::{open_searcher, print, style, CommandResult, Outcome};
+use super::{open_service, print, style, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
@@ -22,8 +21,8 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    let searcher = open_searcher(cli)?;
-    let response = similar(&searcher, &args.unit_id, args.limit)?;
+    let service = open_service(cli, false)?;
+    let response = service.similar(&args.unit_id, args.limit, None)?;
     if args.json {
         print(&render::json(&response))?;
     } else {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis;
+use crate::text::analysis;
 
 /// The comparison key of a name.
 pub fn key(name: &str) -> String {

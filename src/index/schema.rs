@@ -17,7 +17,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions,
 };
 
-use crate::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
+use crate::text::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.

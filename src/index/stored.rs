@@ -19,12 +19,12 @@ use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, TantivyDocument, Term};
 
-use crate::document::DocumentRecord;
 use crate::error::{Error, Result};
+use crate::index::schema::Fields;
 use crate::index::{stored_str, stored_u64};
-use crate::schema::Fields;
-use crate::search::UnitView;
-use crate::unit::unit_id;
+use crate::model::document::DocumentRecord;
+use crate::model::unit::unit_id;
+use crate::model::UnitView;
 
 /// Reads units of one index generation.
 pub struct UnitReader<'a> {
@@ -189,7 +189,7 @@ mod tests {
     fn units_find_their_document_record() {
         let f = Fields::new();
         let index = Index::create_in_ram(f.schema.clone());
-        crate::analysis::register(&index);
+        crate::text::analysis::register(&index);
         let mut w: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         let (a, b) = (record("Alpha"), record("Beta"));
         w.add_document(unit(&f, "a", 1, Some(&a))).unwrap();

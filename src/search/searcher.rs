@@ -11,25 +11,29 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 
-use crate::analysis;
-use crate::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
-use crate::config::{date_span, normalise_date};
+use super::request::{
+    check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
+};
+use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit};
 use crate::error::{Error, Result};
+use crate::index::integrity::{self, Verification};
+use crate::index::schema::{FacetField, Fields};
+use crate::index::stored::UnitReader;
 use crate::index::{IndexInfo, UnitIndex};
-use crate::integrity::{self, Verification};
-use crate::names::AuthorAliases;
+use crate::model::date::{date_span, normalise_date};
+use crate::model::unit::parse_unit_id;
+use crate::model::UnitKind;
+use crate::model::UnitView;
+use crate::query::suggest;
 use crate::query::{self, Compiled, Node, Scope};
-use crate::schema::{FacetField, Fields};
-use crate::snippet::{Highlighter, Snippet};
-use crate::split::UnitKind;
-use crate::stored::UnitReader;
-use crate::suggest;
-use crate::unit::parse_unit_id;
+use crate::search::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
+use crate::text::analysis;
+use crate::text::names::AuthorAliases;
+use crate::text::snippet::Highlighter;
 
 /// Estimated postings a query reads, from which its segments are searched
 /// in parallel. Below it one thread answers sooner: a query on the seeds
@@ -63,245 +67,6 @@ fn estimated_postings(searcher: &tantivy::Searcher, query: &dyn Query) -> u64 {
     postings.saturating_mul(searcher.num_docs().max(1)) / u64::from(largest.max_doc().max(1))
 }
 
-/// Filters of a search. Repeated values of one field are OR-ed; fields are
-/// AND-ed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Filters {
-    pub author: Vec<String>,
-    pub outlet: Vec<String>,
-    pub stance: Vec<String>,
-    pub genre: Vec<String>,
-    /// Unit kinds; empty means the kinds searched by default (body,
-    /// heading, list-item, byline, bio).
-    pub kind: Vec<String>,
-    /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
-    pub since: Option<String>,
-    pub until: Option<String>,
-}
-
-impl Filters {
-    pub fn is_empty(&self) -> bool {
-        FacetField::ALL.iter().all(|&f| self.values(f).is_empty())
-            && self.since.is_none()
-            && self.until.is_none()
-    }
-
-    fn values(&self, field: FacetField) -> &[String] {
-        match field {
-            FacetField::Author => &self.author,
-            FacetField::Outlet => &self.outlet,
-            FacetField::Stance => &self.stance,
-            FacetField::Genre => &self.genre,
-            FacetField::Kind => &self.kind,
-        }
-    }
-}
-
-/// A search to run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SearchRequest {
-    pub query: String,
-    #[serde(default)]
-    pub filters: Filters,
-    /// Hits listed, at most [`MAX_SEARCH_LIMIT`]; 0 counts the matches
-    /// (total and facets) without listing any.
-    pub limit: usize,
-    /// Hits skipped before those listed, at most [`MAX_SEARCH_OFFSET`].
-    #[serde(default)]
-    pub offset: usize,
-    /// Values listed per facet, most frequent first; 0 lists them all.
-    #[serde(default = "default_facet_limit")]
-    pub facet_limit: usize,
-    /// When to give up: past it the search stops (within about a
-    /// millisecond of work) and answers [`Error::Timeout`]. None: no limit.
-    #[serde(skip)]
-    pub deadline: Option<Instant>,
-}
-
-/// Most hits one search lists. Memory grows with the hits found, not
-/// with the limit, but a page of 100,000 paragraphs is already more than
-/// anyone reads; the limit keeps a typo (`--limit 10000000000`) from
-/// printing a whole archive.
-pub const MAX_SEARCH_LIMIT: usize = 100_000;
-/// Deepest page start. A search keeps the best `offset + limit` matches
-/// (16 bytes each), so the deepest page costs about 18 MB at most.
-pub const MAX_SEARCH_OFFSET: usize = 1_000_000;
-
-/// A limit or offset in its range, or an error naming it and the range.
-pub fn check_range(name: &str, value: usize, max: usize, note: &str) -> Result<()> {
-    if value > max {
-        return Err(Error::Limit(format!(
-            "{name} {value} is out of range: it must be between 0 and {max}{note}"
-        )));
-    }
-    Ok(())
-}
-
-/// The time spent so far, as a timeout reports it.
-pub(crate) fn timeout(started: Instant) -> Error {
-    Error::Timeout {
-        after_ms: started.elapsed().as_millis() as u64,
-    }
-}
-
-/// Whether a deadline has passed.
-pub(crate) fn past(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
-}
-
-/// Values listed per facet unless a request says otherwise: a broad
-/// query on a news archive counts thousands of authors, which no reader
-/// scans and every response would carry (as Solr and Algolia, 100).
-pub const DEFAULT_FACET_LIMIT: usize = 100;
-
-fn default_facet_limit() -> usize {
-    DEFAULT_FACET_LIMIT
-}
-
-impl SearchRequest {
-    pub fn new(query: impl Into<String>) -> SearchRequest {
-        SearchRequest {
-            query: query.into(),
-            filters: Filters::default(),
-            limit: 10,
-            offset: 0,
-            facet_limit: DEFAULT_FACET_LIMIT,
-            deadline: None,
-        }
-    }
-}
-
-/// One unit as stored, without search-specific data.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct UnitView {
-    pub id: String,
-    pub doc_id: String,
-    pub paragraph: u32,
-    pub paragraphs_in_doc: u32,
-    pub title: String,
-    pub authors: Vec<String>,
-    pub outlet: String,
-    pub stance: String,
-    pub genre: String,
-    pub kind: String,
-    pub published: Option<String>,
-    pub url: Option<String>,
-    pub text: String,
-}
-
-/// One search hit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Hit {
-    #[serde(flatten)]
-    pub unit: UnitView,
-    pub score: f32,
-    pub snippet: Snippet,
-}
-
-/// Counts of one facet's values, most frequent first.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FacetCounts(pub Vec<(String, u64)>);
-
-impl Serialize for FacetCounts {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
-        }
-        m.end()
-    }
-}
-
-impl FacetCounts {
-    /// Most frequent first, then by value.
-    fn sorted(mut v: Vec<(String, u64)>) -> FacetCounts {
-        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        FacetCounts(v)
-    }
-
-    pub fn total(&self) -> u64 {
-        self.0.iter().map(|(_, n)| n).sum()
-    }
-}
-
-/// Counts for every facet.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Facets {
-    pub author: FacetCounts,
-    pub outlet: FacetCounts,
-    pub stance: FacetCounts,
-    pub genre: FacetCounts,
-    pub kind: FacetCounts,
-}
-
-impl Facets {
-    pub(crate) fn from_gathered(mut m: HashMap<FacetField, Vec<(String, u64)>>) -> Facets {
-        let mut take = |f| FacetCounts::sorted(m.remove(&f).unwrap_or_default());
-        Facets {
-            author: take(FacetField::Author),
-            outlet: take(FacetField::Outlet),
-            stance: take(FacetField::Stance),
-            genre: take(FacetField::Genre),
-            kind: take(FacetField::Kind),
-        }
-    }
-
-    pub fn get(&self, field: FacetField) -> &FacetCounts {
-        match field {
-            FacetField::Author => &self.author,
-            FacetField::Outlet => &self.outlet,
-            FacetField::Stance => &self.stance,
-            FacetField::Genre => &self.genre,
-            FacetField::Kind => &self.kind,
-        }
-    }
-}
-
-/// The answer to a search (`search --json` prints exactly this).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SearchResponse {
-    pub query: String,
-    pub total_hits: u64,
-    pub took_us: u64,
-    /// No unit had every word: these are the units with most of them.
-    pub relaxed: bool,
-    /// "Did you mean" alternatives for words the index does not hold.
-    pub suggestions: Vec<String>,
-    pub offset: usize,
-    pub limit: usize,
-    pub hits: Vec<Hit>,
-    pub facets: Facets,
-    /// Per facet, how many values with counts the facet limit left out
-    /// (absent when none were).
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub facets_left_out: BTreeMap<String, u64>,
-}
-
-/// `show`: a unit with its neighbours.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ShowResponse {
-    pub id: String,
-    pub context: usize,
-    pub units: Vec<ShownUnit>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ShownUnit {
-    #[serde(flatten)]
-    pub unit: UnitView,
-    /// The unit asked for (the others are its context).
-    pub focus: bool,
-}
-
-/// `facets`: counts over the whole index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FacetsResponse {
-    pub total_units: u64,
-    pub facets: Facets,
-}
-
 /// An open index, ready to answer searches. Cheap to share across threads.
 pub struct Searcher {
     pub index: UnitIndex,
@@ -317,7 +82,7 @@ impl Searcher {
     /// searcher sees the index as it was when opened.
     ///
     /// The index's files are checked first, those that changed since they
-    /// were last found intact (see [`crate::integrity`]): a damaged index
+    /// were last found intact (see [`crate::index::integrity`]): a damaged index
     /// is [`Error::Damaged`]. Opening writes nothing the search needs: a
     /// read-only index is searchable.
     pub fn open(dir: &Path, follow_commits: bool) -> Result<Searcher> {
@@ -707,7 +472,7 @@ impl Searcher {
             for (s, _) in &self.info().stances {
                 if !known.contains(s) {
                     known.push(s.clone());
-                    keys.push(crate::names::key(s));
+                    keys.push(crate::text::names::key(s));
                 }
             }
         }

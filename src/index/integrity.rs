@@ -32,8 +32,8 @@ use tantivy::index::SegmentComponent;
 use tantivy::{Directory, Index, IndexMeta};
 
 use crate::error::{Error, Result};
+use crate::index::schema::Fields;
 use crate::index::UnitIndex;
-use crate::schema::Fields;
 
 /// The record of checked files, in the index folder.
 pub const RECORD_FILE: &str = ".nutgraf-verified.json";

@@ -228,7 +228,7 @@ pub fn escape_into(s: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{terms, text_analyzer};
+    use crate::text::analysis::{terms, text_analyzer};
 
     fn highlighter(words: &str) -> Highlighter {
         let t = terms(&mut text_analyzer(), words).into_iter().collect();

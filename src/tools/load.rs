@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::bench::{percentile, BenchQuery};
+use crate::tools::bench::{percentile, BenchQuery};
+use std::fmt::Write as _;
+
 use crate::error::{Error, Result};
+use crate::render::visible;
 
 /// `bench --url --json` prints this.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,23 +35,8 @@ pub struct LoadReport {
 pub fn search_url(base: &str, q: &BenchQuery) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("q", &q.request.query);
-    let f = &q.request.filters;
-    for (key, values) in [
-        ("author", &f.author),
-        ("outlet", &f.outlet),
-        ("stance", &f.stance),
-        ("genre", &f.genre),
-        ("kind", &f.kind),
-    ] {
-        for v in values {
-            s.append_pair(key, v);
-        }
-    }
-    if let Some(d) = &f.since {
-        s.append_pair("since", d);
-    }
-    if let Some(d) = &f.until {
-        s.append_pair("until", d);
+    for (key, value) in q.request.filters.pairs() {
+        s.append_pair(key, value);
     }
     format!("{}/api/search?{}", base.trim_end_matches('/'), s.finish())
 }
@@ -121,4 +109,17 @@ pub fn run(
         p99_us: us(percentile(&all, 99.0)),
         max_us: us(all.last().copied().unwrap_or_default()),
     })
+}
+
+/// A load test as terminal text.
+pub fn report_text(r: &LoadReport) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = format!(
+        "{} clients for {:.1} s against {}: {} requests, {} errors\n  {:.0} requests/s   p50 {:.3} ms   p99 {:.3} ms   max {:.3} ms\n",
+        r.clients, r.seconds, visible(&r.url), r.requests, r.errors, r.rps, ms(r.p50_us), ms(r.p99_us), ms(r.max_us)
+    );
+    for e in &r.error_samples {
+        let _ = writeln!(out, "  error: {}", visible(e));
+    }
+    out
 }

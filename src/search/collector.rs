@@ -22,7 +22,7 @@ use tantivy::index::SegmentId;
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use crate::schema::{name, FacetField, AUTHOR_SEPARATOR};
+use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
 
 /// The filters of a search, already resolved to exact indexed values.
 #[derive(Debug, Clone, Default)]
@@ -147,7 +147,7 @@ impl FacetValues {
         };
         keys.get_or_init(|| {
             self.values.get(&field).map_or_else(Vec::new, |v| {
-                v.iter().map(|name| crate::names::key(name)).collect()
+                v.iter().map(|name| crate::text::names::key(name)).collect()
             })
         })
     }

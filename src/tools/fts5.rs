@@ -10,12 +10,12 @@ use std::sync::Mutex;
 use rusqlite::{params_from_iter, Connection};
 use tantivy::DocAddress;
 
-use crate::bench::{BenchQuery, Engine};
 use crate::error::{Error, Result};
+use crate::index::schema::FacetField;
+use crate::model::UnitKind;
 use crate::query::{self, Node, Scope, Sign};
-use crate::schema::FacetField;
 use crate::search::Searcher;
-use crate::split::UnitKind;
+use crate::tools::bench::{BenchQuery, Engine};
 
 /// An FTS5 copy of an index's units.
 pub struct Fts5 {

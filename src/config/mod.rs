@@ -7,35 +7,19 @@
 //! lists under `include`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::collection::{Collection, RawCollection};
-use crate::document::Document;
-use crate::names::AuthorAliases;
-use crate::split::SplitRules;
+pub use crate::error::ConfigError;
 
-/// A configuration error: where it is and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
+use crate::ingest::collection::{Collection, RawCollection};
+use crate::ingest::split::SplitRules;
+use crate::model::address::web_address;
+use crate::model::date::normalise_date;
+use crate::model::document::Document;
+use crate::text::names::AuthorAliases;
 
 /// Index settings (`[index]`).
 #[derive(Debug, Clone, PartialEq)]
@@ -57,17 +41,6 @@ pub struct Corpus {
     pub topic: String,
     /// stance label -> one-line definition, in the order written.
     pub stances: Vec<(String, String)>,
-}
-
-/// An article's address, if it is a web address: links on the web page
-/// must never run script (`javascript:`) or open local files.
-pub fn web_address(u: &str) -> Option<String> {
-    let u = u.trim();
-    let lower = u.to_ascii_lowercase();
-    let rest = lower
-        .strip_prefix("https://")
-        .or_else(|| lower.strip_prefix("http://"))?;
-    (!rest.is_empty() && !u.chars().any(char::is_whitespace)).then(|| u.to_string())
 }
 
 /// One `[[document]]` entry, as validated (paths resolved, authors
@@ -258,7 +231,7 @@ impl Config {
                 splitting.kinds.extend(s.kinds.iter().cloned());
             }
         }
-        if let Err(e) = crate::split::Splitter::new(&splitting) {
+        if let Err(e) = crate::ingest::split::Splitter::new(&splitting) {
             return Err(err(main_path, None, format!("[splitting]: {e}")));
         }
 
@@ -552,88 +525,10 @@ fn validate_document(
     })
 }
 
-/// `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day; returns
-/// the date as written (zero-padded) or None.
-pub fn normalise_date(s: &str) -> Option<String> {
-    let parts: Vec<&str> = s.trim().split('-').collect();
-    if parts.is_empty() || parts.len() > 3 || parts[0].len() != 4 {
-        return None;
-    }
-    let nums: Option<Vec<u32>> = parts.iter().map(|p| p.parse().ok()).collect();
-    let nums = nums?;
-    let year = nums[0];
-    let month = nums.get(1).copied();
-    let day = nums.get(2).copied();
-    if !(1000..=9999).contains(&year) {
-        return None;
-    }
-    if let Some(m) = month {
-        if !(1..=12).contains(&m) {
-            return None;
-        }
-    }
-    if let (Some(m), Some(d)) = (month, day) {
-        if d < 1 || d > days_in_month(year, m) {
-            return None;
-        }
-    }
-    Some(match (month, day) {
-        (None, _) => format!("{year:04}"),
-        (Some(m), None) => format!("{year:04}-{m:02}"),
-        (Some(m), Some(d)) => format!("{year:04}-{m:02}-{d:02}"),
-    })
-}
-
-/// The first and last day a partial date covers, as `YYYYMMDD` numbers,
-/// so that "2025-03" is inside `--since 2025-03-15`.
-pub fn date_span(date: &str) -> Option<(u64, u64)> {
-    let d = normalise_date(date)?;
-    let nums: Vec<u32> = d.split('-').map(|p| p.parse().unwrap_or(0)).collect();
-    let y = nums[0];
-    let (m0, m1) = nums.get(1).map_or((1, 12), |&m| (m, m));
-    let (d0, d1) = nums.get(2).map_or((1, days_in_month(y, m1)), |&d| (d, d));
-    let n = |m: u32, d: u32| (y as u64) * 10_000 + (m as u64) * 100 + d as u64;
-    Some((n(m0, d0), n(m1, d1)))
-}
-
-fn days_in_month(y: u32, m: u32) -> u32 {
-    match m {
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 #[cfg(test)]
 mod tests {
 
-    #[test]
-    fn only_web_addresses_are_links() {
-        assert_eq!(
-            web_address(" https://a.org/x "),
-            Some("https://a.org/x".into())
-        );
-        assert!(web_address("HTTP://a.org").is_some());
-        assert_eq!(web_address("javascript:alert(1)"), None);
-        assert_eq!(web_address("file:///etc/passwd"), None);
-        assert_eq!(web_address("https://"), None);
-        assert_eq!(web_address("https://a.org/x y"), None);
-    }
-
     use super::*;
-
-    #[test]
-    fn dates_are_validated_and_padded() {
-        assert_eq!(normalise_date("2025").as_deref(), Some("2025"));
-        assert_eq!(normalise_date("2025-3").as_deref(), Some("2025-03"));
-        assert_eq!(normalise_date("2024-02-29").as_deref(), Some("2024-02-29"));
-        assert_eq!(normalise_date("2025-02-29"), None);
-        assert_eq!(normalise_date("2025-13"), None);
-        assert_eq!(normalise_date("March 2025"), None);
-        assert_eq!(date_span("2025-03"), Some((20250301, 20250331)));
-        assert_eq!(date_span("2025"), Some((20250101, 20251231)));
-    }
 
     fn write(dir: &Path, name: &str, body: &str) -> PathBuf {
         let p = dir.join(name);

@@ -19,14 +19,14 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
-use crate::analysis;
-use crate::document::Document;
 use crate::error::{Error, Result};
+use crate::index::schema::SCHEMA_VERSION;
 use crate::index::{stored_str, IndexInfo, UnitIndex, UnitWriter};
-use crate::schema::SCHEMA_VERSION;
+use crate::model::document::Document;
+use crate::model::unit::Unit;
+use crate::model::UnitKind;
 use crate::search::Searcher;
-use crate::split::UnitKind;
-use crate::unit::Unit;
+use crate::text::analysis;
 
 /// How deep each query's ranking is read (Recall@100).
 const DEPTH: usize = 100;

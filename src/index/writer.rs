@@ -28,16 +28,18 @@ use tantivy::{
     Term,
 };
 
-use crate::analysis;
-use crate::collection::{self, Repairs};
-use crate::config::{date_span, Config};
-use crate::document::{Document, DocumentRecord};
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::integrity::{self, Problem, Verification};
-use crate::names::AuthorAliases;
-use crate::schema::{Fields, SCHEMA_VERSION};
-use crate::split::Splitter;
-use crate::unit::{units, Unit};
+use crate::index::integrity::{self, Problem, Verification};
+use crate::index::schema::{Fields, SCHEMA_VERSION};
+use crate::ingest::collection;
+use crate::ingest::split::{units, Splitter};
+use crate::model::date::date_span;
+use crate::model::document::{Document, DocumentRecord};
+use crate::model::unit::Unit;
+use crate::model::{IndexReport, Repairs};
+use crate::text::analysis;
+use crate::text::names::AuthorAliases;
 
 /// What an index knows about itself, stored with every commit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -377,10 +379,10 @@ impl UnitIndex {
         for segment in searcher.segment_readers() {
             let ff = segment.fast_fields();
             let ids = ff
-                .str(crate::schema::name::DOC_ID)
+                .str(crate::index::schema::name::DOC_ID)
                 .map_err(|e| Error::tantivy(&self.dir, e))?;
             let hashes = ff
-                .str(crate::schema::name::DOC_HASH)
+                .str(crate::index::schema::name::DOC_HASH)
                 .map_err(|e| Error::tantivy(&self.dir, e))?;
             let (Some(ids), Some(hashes)) = (ids, hashes) else {
                 continue;
@@ -439,31 +441,6 @@ pub struct IndexOptions {
     /// Lets a run delete more than [`deletions_need_consent`] allows
     /// (`--allow-deletions`).
     pub allow_deletions: bool,
-}
-
-/// What an indexing run did.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct IndexReport {
-    pub documents_added: usize,
-    pub documents_replaced: usize,
-    pub documents_unchanged: usize,
-    pub documents_deleted: usize,
-    pub units_added: usize,
-    /// Whether anything was written (false: the index was up to date).
-    pub committed: bool,
-    /// Commits made (a long import commits as it goes).
-    pub commits: usize,
-    /// Records met again in the same run (the last one wins).
-    pub duplicates: usize,
-    /// Records skipped, by reason.
-    pub skipped: BTreeMap<String, usize>,
-    /// The first bad records, with file and line.
-    pub problems: Vec<String>,
-    /// Repairs made to records that were kept.
-    pub repairs: Repairs,
-    /// Documents this run would have deleted but did not: too many
-    /// without `--allow-deletions`, or a collection not read to its end.
-    pub deletions_refused: usize,
 }
 
 /// A run may delete at most this many documents without
@@ -618,7 +595,7 @@ fn unit_document(
         doc.add_text(f.author_value, author);
     }
     // Always a value, and a long list in several (see author_set_values).
-    for value in crate::schema::author_set_values(&d.authors) {
+    for value in crate::index::schema::author_set_values(&d.authors) {
         doc.add_text(f.author_set, value);
     }
     if let Some((from, to)) = d.published.as_deref().and_then(date_span) {
@@ -1280,7 +1257,7 @@ mod storage_tests {
         assert_eq!(decode_payload(&legacy).unwrap(), info);
         // Another version's payload is a version problem, not damage.
         let other = decode_payload(r#"{"schema_version": 1, "old": true}"#).unwrap_err();
-        assert_eq!(other.kind, crate::integrity::ProblemKind::Version);
+        assert_eq!(other.kind, crate::index::integrity::ProblemKind::Version);
     }
 
     /// A full disk is reported as one, not as "the index writer was

@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use std::fmt::Write as _;
+
 use crate::error::{Error, Result};
+use crate::render::visible;
 use crate::search::{Filters, SearchRequest, Searcher};
 
 /// One query of a benchmark file.
@@ -45,21 +48,12 @@ pub fn read_queries(path: &Path) -> Result<Vec<BenchQuery>> {
                     "{source}: filter {filter:?} should look like key=value (outlet=Fox News)"
                 ))
             })?;
-            let f = &mut request.filters;
-            let value = value.trim().to_string();
-            match key.trim() {
-                "author" => f.author.push(value),
-                "outlet" => f.outlet.push(value),
-                "stance" => f.stance.push(value),
-                "genre" => f.genre.push(value),
-                "kind" => f.kind.push(value),
-                "since" => f.since = Some(value),
-                "until" => f.until = Some(value),
-                other => {
-                    return Err(Error::Input(format!(
-                        "{source}: unknown filter {other:?}; use author, outlet, stance, genre, kind, since or until"
-                    )))
-                }
+            if !request.filters.set(key.trim(), value.trim().to_string()) {
+                return Err(Error::Input(format!(
+                    "{source}: unknown filter {:?}; use {}",
+                    key.trim(),
+                    Filters::KEYS.join(", ")
+                )));
             }
         }
         out.push(BenchQuery { request, source });
@@ -230,6 +224,40 @@ pub fn run(engine: &dyn Engine, queries: &[BenchQuery], opts: BenchOptions) -> R
         },
         per_query,
     })
+}
+
+/// A benchmark report as terminal text: the summary, then the slowest
+/// queries.
+pub fn report_text(r: &BenchReport) -> String {
+    let ms = |us: u64| us as f64 / 1000.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}: {} queries × {} runs on {} thread(s)",
+        r.engine, r.queries, r.runs, r.threads
+    );
+    let _ = writeln!(
+        out,
+        "  p50 {:.3} ms   p95 {:.3} ms   p99 {:.3} ms   max {:.3} ms   {:.0} queries/s",
+        ms(r.p50_us),
+        ms(r.p95_us),
+        ms(r.p99_us),
+        ms(r.max_us),
+        r.qps
+    );
+    let mut slowest: Vec<_> = r.per_query.iter().collect();
+    slowest.sort_by_key(|q| std::cmp::Reverse(q.median_us));
+    let _ = writeln!(out, "  slowest (median):");
+    for q in slowest.iter().take(5) {
+        let _ = writeln!(
+            out,
+            "    {:>9.3} ms  {:>8} hits  {}",
+            ms(q.median_us),
+            q.total_hits,
+            visible(&q.query)
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -34,9 +34,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::{normalise_date, web_address, ConfigError};
-use crate::document::Document;
-use crate::names::AuthorAliases;
+use crate::config::ConfigError;
+use crate::model::address::web_address;
+use crate::model::date::clean_date;
+use crate::model::document::Document;
+use crate::model::Repairs;
+use crate::text::names::AuthorAliases;
 
 /// The nutgraf fields a collection can fill.
 pub const FIELDS: [&str; 9] = [
@@ -207,19 +210,6 @@ impl fmt::Display for Problem {
             self.detail
         )
     }
-}
-
-/// Repairs made to records that were kept.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Repairs {
-    /// Dates that were junk or partial beyond use, dropped.
-    pub dates_dropped: usize,
-    /// Author names cleaned of stray quotes or spaces.
-    pub authors_cleaned: usize,
-    /// Records without a title, titled from their text.
-    pub untitled: usize,
-    /// Addresses that were not http(s), dropped.
-    pub urls_dropped: usize,
 }
 
 /// What a record becomes.
@@ -596,65 +586,6 @@ pub fn clean_name(raw: &str) -> String {
     words.join(" ")
 }
 
-/// The latest year a collection's date may have: next year (by the
-/// system clock), so a story dated a little ahead (a time zone, a
-/// scheduled piece) is kept while junk like `2050` is not.
-pub fn latest_plausible_year() -> i32 {
-    static YEAR: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
-    *YEAR.get_or_init(|| {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        year_of_day((secs / 86_400) as i64) + 1
-    })
-}
-
-/// The (proleptic Gregorian) year of a day counted from 1970-01-01.
-fn year_of_day(days: i64) -> i32 {
-    // Whole 400-year cycles of 146,097 days, counted from 0000-03-01 so
-    // that the leap day ends a year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let year = yoe + era * 400 + i64::from(mp >= 10);
-    year as i32
-}
-
-/// A date as nutgraf keeps it (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), from the
-/// forms collections use; None for junk (`0001`, empty, years before 1900
-/// or after [`latest_plausible_year`]).
-pub fn clean_date(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    // ISO date-times: the date part.
-    let head = raw.split(['T', ' ']).next().unwrap_or(raw);
-    let date = normalise_date(head).or_else(|| american_date(head))?;
-    let year: i32 = date[..4].parse().ok()?;
-    (1900..=latest_plausible_year())
-        .contains(&year)
-        .then_some(date)
-}
-
-/// `M/D/YY` or `M/D/YYYY`.
-fn american_date(s: &str) -> Option<String> {
-    let parts: Vec<&str> = s.split('/').collect();
-    let [m, d, y] = parts.as_slice() else {
-        return None;
-    };
-    let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
-    let y: u32 = match y.len() {
-        2 => 2000 + y.parse::<u32>().ok()?,
-        4 => y.parse().ok()?,
-        _ => return None,
-    };
-    normalise_date(&format!("{y:04}-{m:02}-{d:02}"))
-}
-
 /// An id that is safe in a unit id (`<doc id>#<n>`).
 fn clean_id(raw: &str) -> String {
     raw.trim()
@@ -667,15 +598,6 @@ fn clean_id(raw: &str) -> String {
             }
         })
         .collect()
-}
-
-impl Repairs {
-    pub fn add(&mut self, other: &Repairs) {
-        self.dates_dropped += other.dates_dropped;
-        self.authors_cleaned += other.authors_cleaned;
-        self.untitled += other.untitled;
-        self.urls_dropped += other.urls_dropped;
-    }
 }
 
 impl Reader {
@@ -817,40 +739,6 @@ mod tests {
         assert_eq!(clean_name(" \"Cortney OBrien\" "), "Cortney OBrien");
         assert_eq!(clean_name("“Jane  Doe”"), "Jane Doe");
         assert_eq!(clean_name("'"), "");
-    }
-
-    #[test]
-    fn dates_are_cleaned_or_dropped() {
-        assert_eq!(clean_date("2016-09-20").as_deref(), Some("2016-09-20"));
-        assert_eq!(
-            clean_date("2016-09-20T10:00:00Z").as_deref(),
-            Some("2016-09-20")
-        );
-        assert_eq!(clean_date("9/20/16").as_deref(), Some("2016-09-20"));
-        assert_eq!(clean_date("2016-09").as_deref(), Some("2016-09"));
-        assert_eq!(clean_date("0001"), None);
-        assert_eq!(clean_date("2050-01-01"), None);
-        // Up to next year by the clock, not a fixed 2030.
-        let next = latest_plausible_year();
-        assert!(next >= 2026, "{next}");
-        let ahead = format!("{next}-01-15");
-        assert_eq!(clean_date(&ahead).as_deref(), Some(ahead.as_str()));
-        assert_eq!(clean_date(&format!("{}-01-15", next + 1)), None);
-        assert_eq!(clean_date("2016-13-01"), None);
-        assert_eq!(clean_date("yesterday"), None);
-    }
-
-    #[test]
-    fn years_of_days() {
-        assert_eq!(year_of_day(0), 1970);
-        assert_eq!(year_of_day(-1), 1969);
-        // 2000-02-29 and 2000-12-31, 2001-01-01.
-        assert_eq!(year_of_day(11_016), 2000);
-        assert_eq!(year_of_day(11_322), 2000);
-        assert_eq!(year_of_day(11_323), 2001);
-        // 2031-01-01.
-        assert_eq!(year_of_day(22_280), 2031);
-        assert_eq!(year_of_day(22_279), 2030);
     }
 
     fn rows_of(text: &str) -> Vec<Row> {

@@ -17,56 +17,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::names;
-
-/// What a paragraph is on its page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum UnitKind {
-    Body,
-    Heading,
-    ListItem,
-    Caption,
-    Byline,
-    Bio,
-    Disclaimer,
-}
-
-impl UnitKind {
-    pub const ALL: [UnitKind; 7] = [
-        UnitKind::Body,
-        UnitKind::Heading,
-        UnitKind::ListItem,
-        UnitKind::Caption,
-        UnitKind::Byline,
-        UnitKind::Bio,
-        UnitKind::Disclaimer,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::Body => "body",
-            UnitKind::Heading => "heading",
-            UnitKind::ListItem => "list-item",
-            UnitKind::Caption => "caption",
-            UnitKind::Byline => "byline",
-            UnitKind::Bio => "bio",
-            UnitKind::Disclaimer => "disclaimer",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<UnitKind> {
-        UnitKind::ALL
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// Captions and disclaimers repeat boilerplate, so a search leaves them
-    /// out unless `--kind` asks for them.
-    pub fn searched_by_default(self) -> bool {
-        !matches!(self, UnitKind::Caption | UnitKind::Disclaimer)
-    }
-}
+use crate::model::unit::Unit;
+use crate::model::{Document, UnitKind};
+use crate::text::names;
 
 /// `[splitting]` of index-config.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
@@ -363,6 +316,31 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
     text.split_word_bound_indices()
         .find(|(_, w)| names::key(w) == word)
         .map(|(start, w)| start + w.len())
+}
+
+/// The units of one document.
+pub fn units<'d>(document: &'d Document, splitter: &Splitter) -> Vec<Unit<'d>> {
+    let paragraphs = splitter.split(&document.text, &document.authors);
+    let count = paragraphs.len() as u32;
+    paragraphs
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let paragraph = i as u32 + 1;
+            let stance = document
+                .stance_overrides
+                .get(&paragraph)
+                .map_or(document.stance.as_str(), String::as_str);
+            Unit {
+                document,
+                paragraph,
+                paragraphs_in_doc: count,
+                kind: p.kind,
+                text: p.text,
+                stance,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -10,12 +10,12 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::analysis;
+use crate::index::schema::Fields;
 use crate::index::stored_str;
-use crate::lexicon::{Expansion, Lexicon};
-use crate::names;
+use crate::query::lexicon::{Expansion, Lexicon};
 use crate::query::Missing;
-use crate::schema::Fields;
+use crate::text::analysis;
+use crate::text::names;
 
 /// Most alternatives offered.
 const MAX_SUGGESTIONS: usize = 3;

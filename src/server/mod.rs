@@ -44,8 +44,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::Error;
-use crate::search::{Filters, SearchRequest, Searcher, DEFAULT_FACET_LIMIT};
-use crate::similar::similar_until;
+use crate::search::{Filters, SearchRequest, SearchService, DEFAULT_FACET_LIMIT};
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
@@ -78,9 +77,9 @@ const MAX_REFUSING: usize = 64;
 /// The page forbids inline script and style and anything from elsewhere.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const INDEX_HTML: &str = include_str!("../web/index.html");
-const APP_JS: &str = include_str!("../web/app.js");
-const APP_CSS: &str = include_str!("../web/app.css");
+const INDEX_HTML: &str = include_str!("../../web/index.html");
+const APP_JS: &str = include_str!("../../web/app.js");
+const APP_CSS: &str = include_str!("../../web/app.css");
 
 /// How `serve` bounds its work; see `nutgraf serve --help`.
 #[derive(Debug, Clone)]
@@ -419,13 +418,13 @@ pub fn is_heavy(request: &SearchRequest) -> bool {
 struct App {
     /// Swapped whole when SIGHUP reopens the index; requests in flight
     /// keep the one they started with.
-    searcher: RwLock<Arc<Searcher>>,
+    service: RwLock<Arc<dyn SearchService>>,
     gate: Gate,
 }
 
 impl App {
-    fn searcher(&self) -> Arc<Searcher> {
-        self.searcher
+    fn service(&self) -> Arc<dyn SearchService> {
+        self.service
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -436,10 +435,14 @@ type Shared = Arc<App>;
 
 /// The application: routes, limits and headers over an open index.
 /// `bound` is the address the server listens on (for the `Host` check).
-pub fn router(searcher: Searcher, options: &ServeOptions, bound: SocketAddr) -> Router {
+pub fn router(
+    service: Box<dyn SearchService>,
+    options: &ServeOptions,
+    bound: SocketAddr,
+) -> Router {
     routes(
         Arc::new(App {
-            searcher: RwLock::new(Arc::new(searcher)),
+            service: RwLock::new(Arc::from(service)),
             gate: Gate::new(options.max_searches),
         }),
         HostCheck {
@@ -575,13 +578,13 @@ async fn json_errors(response: Response) -> Response {
 async fn blocking<T: Send + 'static>(
     app: &Shared,
     heavy: bool,
-    work: impl FnOnce(&Searcher) -> Result<T, ApiError> + Send + 'static,
+    work: impl FnOnce(&dyn SearchService) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let admitted = app.gate.enter(heavy).await?;
-    let searcher = app.searcher();
+    let service = app.service();
     tokio::task::spawn_blocking(move || {
         let _admitted = admitted;
-        work(&searcher)
+        work(service.as_ref())
     })
     .await
     .unwrap_or_else(|e| {
@@ -628,18 +631,16 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
     for (k, v) in &pairs {
         match k.as_str() {
             "q" => query = v.clone(),
-            "author" => filters.author.push(v.clone()),
-            "outlet" => filters.outlet.push(v.clone()),
-            "stance" => filters.stance.push(v.clone()),
-            "genre" => filters.genre.push(v.clone()),
-            "kind" => filters.kind.push(v.clone()),
-            "since" if !v.is_empty() => filters.since = Some(v.clone()),
-            "until" if !v.is_empty() => filters.until = Some(v.clone()),
-            "since" | "until" | "limit" | "offset" | "facet_limit" => {}
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "unknown parameter {other:?}: use q, author, outlet, stance, genre, kind, since, until, limit, offset, facet_limit"
-                )))
+            // An empty date field of the page's form means no date.
+            "since" | "until" if v.is_empty() => {}
+            "limit" | "offset" | "facet_limit" => {}
+            key => {
+                if !filters.set(key, v.clone()) {
+                    return Err(ApiError::bad_request(format!(
+                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit",
+                        Filters::KEYS.join(", ")
+                    )));
+                }
             }
         }
     }
@@ -696,7 +697,7 @@ async fn similar_units(
     let limit = number(&pairs(raw), "limit", 10, MAX_LIMIT)?.max(1);
     let deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
     let found = blocking(&s, false, move |s| {
-        similar_until(s, &id, limit, deadline).map_err(ApiError::from)
+        s.similar(&id, limit, deadline).map_err(ApiError::from)
     })
     .await?;
     Ok(Json(found).into_response())
@@ -716,7 +717,7 @@ struct Health {
 async fn healthz(State(s): State<Shared>) -> Json<Health> {
     Json(Health {
         status: "ok",
-        units: s.searcher().tantivy_searcher().num_docs(),
+        units: s.service().units(),
     })
 }
 
@@ -782,13 +783,13 @@ impl Signals {
 /// is told what happens, one line at a time.
 pub async fn serve(
     listener: TcpListener,
-    searcher: Searcher,
+    service: Box<dyn SearchService>,
     options: ServeOptions,
     notify: impl Fn(&str),
 ) -> io::Result<()> {
     let bound = listener.local_addr()?;
     let app = Arc::new(App {
-        searcher: RwLock::new(Arc::new(searcher)),
+        service: RwLock::new(Arc::from(service)),
         gate: Gate::new(options.max_searches),
     });
     let router = routes(
@@ -863,19 +864,13 @@ pub async fn serve(
 /// SIGHUP: opens the index afresh (after a rebuild that replaced its
 /// folder, say) and swaps it in; on failure keeps serving the open one.
 async fn reopen(app: &Shared, notify: &impl Fn(&str)) {
-    let dir = app.searcher().index.dir.clone();
-    let opened = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || Searcher::open(&dir, true)).await
-    };
+    let open = app.service();
+    let opened = tokio::task::spawn_blocking(move || open.reopen()).await;
     match opened {
-        Ok(Ok(searcher)) => {
-            let units = searcher.tantivy_searcher().num_docs();
-            *app.searcher.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(searcher);
-            notify(&format!(
-                "SIGHUP: reopened the index at {} ({units} units)",
-                dir.display()
-            ));
+        Ok(Ok(service)) => {
+            let (units, place) = (service.units(), service.place());
+            *app.service.write().unwrap_or_else(|p| p.into_inner()) = Arc::from(service);
+            notify(&format!("SIGHUP: reopened {place} ({units} units)"));
         }
         Ok(Err(e)) => notify(&format!(
             "SIGHUP: cannot reopen the index, still serving the one open: {e}"

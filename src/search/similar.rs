@@ -8,46 +8,27 @@
 //! with tantivy's `MoreLikeThisQuery` because a fact-checker needs to see
 //! *which* words the units share, and that query does not tell.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
-use serde::Serialize;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
-use crate::analysis;
-use crate::collector::UnitCollector;
 use crate::error::{Error, Result};
-use crate::search::{
-    check_range, left_out, timeout, Facets, Filters, Hit, Searcher, UnitView, DEFAULT_FACET_LIMIT,
-    MAX_SEARCH_LIMIT,
+use crate::search::collector::UnitCollector;
+use crate::search::request::{
+    check_range, timeout, Filters, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT,
 };
-use crate::snippet::Highlighter;
+use crate::search::response::{Facets, SimilarResponse};
+use crate::search::searcher::{left_out, Searcher};
+use crate::text::analysis;
+use crate::text::snippet::Highlighter;
 
 /// How many of a unit's words describe it.
 const MAX_WORDS: usize = 25;
 /// A word in more than this share of units says nothing about a claim.
 const MAX_DOC_SHARE: f64 = 0.3;
-
-/// `similar`: units elsewhere that repeat a unit's claim.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimilarResponse {
-    pub id: String,
-    pub unit: UnitView,
-    /// The distinctive words the search looked for, most telling first.
-    pub words: Vec<String>,
-    /// Units in other documents sharing enough of those words.
-    pub total_hits: u64,
-    pub took_us: u64,
-    pub limit: usize,
-    pub hits: Vec<Hit>,
-    /// Who repeats it: counts over all those units.
-    pub facets: Facets,
-    /// As in a search response.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub facets_left_out: BTreeMap<String, u64>,
-}
 
 /// The units of other documents most like unit `id`: at most `limit`
 /// (0 to [`MAX_SEARCH_LIMIT`]; 0 counts them without listing any).

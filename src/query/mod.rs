@@ -1,0 +1,15 @@
+//! The query language: [`parse`] turns what a user types into a tree of
+//! words, phrases, patterns, scopes and signs; [`compile`] turns the tree
+//! into a tantivy query against one index generation; [`lexicon`] expands
+//! patterns and fuzzy words against the index's terms, within bounds;
+//! [`suggest`] proposes corrected queries when nothing is found.
+
+pub mod compile;
+pub mod lexicon;
+pub mod parse;
+pub mod suggest;
+
+pub use compile::{
+    compile, CompileError, Compiled, Context, Missing, MAX_QUERY_CLAUSES, MAX_QUERY_TERMS,
+};
+pub use parse::{parse, Node, ParseError, Scope, Sign, MAX_FUZZY_DISTANCE};

@@ -1,0 +1,23 @@
+//! Answering a search: what is asked ([`request`]), what is answered
+//! ([`response`]: one model for the command line, JSON and the web page),
+//! the [`searcher`] that resolves a request against an open index, the
+//! [`collector`] that ranks hits and counts facets in one pass, [`similar`]
+//! units, and the [`service::SearchService`] seam the front ends ask
+//! through.
+
+pub mod collector;
+pub mod request;
+pub mod response;
+pub mod searcher;
+pub mod service;
+pub mod similar;
+
+pub use request::{
+    Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
+};
+pub use response::{
+    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit,
+    SimilarResponse,
+};
+pub use searcher::Searcher;
+pub use service::SearchService;

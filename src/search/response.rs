@@ -1,0 +1,141 @@
+//! What a search answers, one model for every front end: the command
+//! line's text, `--json` and the web page all render these types.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::index::schema::FacetField;
+use crate::model::UnitView;
+use crate::text::snippet::Snippet;
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    #[serde(flatten)]
+    pub unit: UnitView,
+    pub score: f32,
+    pub snippet: Snippet,
+}
+
+/// Counts of one facet's values, most frequent first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FacetCounts(pub Vec<(String, u64)>);
+
+impl Serialize for FacetCounts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl FacetCounts {
+    /// Most frequent first, then by value.
+    fn sorted(mut v: Vec<(String, u64)>) -> FacetCounts {
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        FacetCounts(v)
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Counts for every facet.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Facets {
+    pub author: FacetCounts,
+    pub outlet: FacetCounts,
+    pub stance: FacetCounts,
+    pub genre: FacetCounts,
+    pub kind: FacetCounts,
+}
+
+impl Facets {
+    pub(crate) fn from_gathered(mut m: HashMap<FacetField, Vec<(String, u64)>>) -> Facets {
+        let mut take = |f| FacetCounts::sorted(m.remove(&f).unwrap_or_default());
+        Facets {
+            author: take(FacetField::Author),
+            outlet: take(FacetField::Outlet),
+            stance: take(FacetField::Stance),
+            genre: take(FacetField::Genre),
+            kind: take(FacetField::Kind),
+        }
+    }
+
+    pub fn get(&self, field: FacetField) -> &FacetCounts {
+        match field {
+            FacetField::Author => &self.author,
+            FacetField::Outlet => &self.outlet,
+            FacetField::Stance => &self.stance,
+            FacetField::Genre => &self.genre,
+            FacetField::Kind => &self.kind,
+        }
+    }
+}
+
+/// The answer to a search (`search --json` prints exactly this).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub total_hits: u64,
+    pub took_us: u64,
+    /// No unit had every word: these are the units with most of them.
+    pub relaxed: bool,
+    /// "Did you mean" alternatives for words the index does not hold.
+    pub suggestions: Vec<String>,
+    pub offset: usize,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+    /// Per facet, how many values with counts the facet limit left out
+    /// (absent when none were).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets_left_out: BTreeMap<String, u64>,
+}
+
+/// `show`: a unit with its neighbours.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShowResponse {
+    pub id: String,
+    pub context: usize,
+    pub units: Vec<ShownUnit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShownUnit {
+    #[serde(flatten)]
+    pub unit: UnitView,
+    /// The unit asked for (the others are its context).
+    pub focus: bool,
+}
+
+/// `facets`: counts over the whole index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacetsResponse {
+    pub total_units: u64,
+    pub facets: Facets,
+}
+
+/// `similar`: units elsewhere that repeat a unit's claim.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimilarResponse {
+    pub id: String,
+    pub unit: UnitView,
+    /// The distinctive words the search looked for, most telling first.
+    pub words: Vec<String>,
+    /// Units in other documents sharing enough of those words.
+    pub total_hits: u64,
+    pub took_us: u64,
+    pub limit: usize,
+    pub hits: Vec<Hit>,
+    /// Who repeats it: counts over all those units.
+    pub facets: Facets,
+    /// As in a search response.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub facets_left_out: BTreeMap<String, u64>,
+}

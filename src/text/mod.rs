@@ -1,0 +1,7 @@
+//! Language: how text becomes terms ([`analysis`]), how author names are
+//! keyed and aliased ([`names`]), and how a unit's text becomes a snippet
+//! with the query's words highlighted ([`snippet`]).
+
+pub mod analysis;
+pub mod names;
+pub mod snippet;
