@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use nutgraf::config::SplitRules;
 use nutgraf::ingest::collection::{self, ProblemKind, Record};
-use nutgraf::ingest::split::{SplitRules, Splitter};
+use nutgraf::ingest::split::Splitter;
 use nutgraf::Config;
 use proptest::prelude::*;
 

@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use crate::error::ConfigError;
+pub mod collection;
+pub mod splitting;
 
-use crate::ingest::collection::{Collection, RawCollection};
-use crate::ingest::split::SplitRules;
+pub use crate::error::ConfigError;
+pub use collection::{Collection, Format, RawCollection};
+pub use splitting::{KindRule, SplitRules};
+
 use crate::model::address::web_address;
 use crate::model::date::normalise_date;
 use crate::model::document::Document;
@@ -231,7 +234,7 @@ impl Config {
                 splitting.kinds.extend(s.kinds.iter().cloned());
             }
         }
-        if let Err(e) = crate::ingest::split::Splitter::new(&splitting) {
+        if let Err(e) = splitting.compile() {
             return Err(err(main_path, None, format!("[splitting]: {e}")));
         }
 

@@ -27,139 +27,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::ConfigError;
+use crate::config::collection::{Collection, Format};
 use crate::model::address::web_address;
 use crate::model::date::clean_date;
 use crate::model::document::Document;
 use crate::model::Repairs;
 use crate::text::names::AuthorAliases;
-
-/// The nutgraf fields a collection can fill.
-pub const FIELDS: [&str; 9] = [
-    "id",
-    "title",
-    "authors",
-    "outlet",
-    "stance",
-    "genre",
-    "published",
-    "url",
-    "text",
-];
-
-/// The file format of a collection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Jsonl,
-    Csv,
-}
-
-/// `[[collection]]` as written.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCollection {
-    pub file: String,
-    pub format: Option<Format>,
-    /// Where the data set comes from (said when the file is missing).
-    pub source: Option<String>,
-    #[serde(default)]
-    pub fields: BTreeMap<String, String>,
-    #[serde(default)]
-    pub constants: BTreeMap<String, String>,
-    /// Between several authors in one field (default ",").
-    pub authors_separator: Option<String>,
-    /// Read only the first N records (for trials).
-    pub limit: Option<usize>,
-}
-
-/// A validated collection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Collection {
-    pub file: PathBuf,
-    pub format: Format,
-    pub source: Option<String>,
-    /// nutgraf field -> the file's field.
-    pub fields: BTreeMap<String, String>,
-    /// nutgraf field -> a value for every record.
-    pub constants: BTreeMap<String, String>,
-    pub authors_separator: String,
-    pub limit: Option<usize>,
-    pub config_file: PathBuf,
-    pub line: usize,
-}
-
-impl Collection {
-    /// Checks a `[[collection]]` table; `dir` is the config file's folder.
-    pub fn validate(
-        raw: &RawCollection,
-        file: &Path,
-        line: usize,
-        dir: &Path,
-    ) -> Result<Collection, ConfigError> {
-        let fail = |message: String| ConfigError {
-            file: file.to_path_buf(),
-            line: Some(line),
-            message,
-        };
-        for key in raw.fields.keys().chain(raw.constants.keys()) {
-            if !FIELDS.contains(&key.as_str()) {
-                return Err(fail(format!(
-                    "[[collection]]: \"{key}\" is not a nutgraf field; use {}",
-                    FIELDS.join(", ")
-                )));
-            }
-        }
-        for needed in ["id", "text", "stance"] {
-            if !raw.fields.contains_key(needed) && !raw.constants.contains_key(needed) {
-                return Err(fail(format!(
-                    "[[collection]]: say which field holds the {needed} (fields.{needed} = \"…\") or give a constant"
-                )));
-            }
-        }
-        let path = crate::config::join_clean(dir, &raw.file);
-        let format = match raw.format {
-            Some(f) => f,
-            None => guess_format(&path).ok_or_else(|| {
-                fail(format!(
-                    "[[collection]]: cannot tell the format of {}; add format = \"jsonl\" or \"csv\"",
-                    raw.file
-                ))
-            })?,
-        };
-        Ok(Collection {
-            file: path,
-            format,
-            source: raw.source.clone(),
-            fields: raw.fields.clone(),
-            constants: raw.constants.clone(),
-            authors_separator: raw.authors_separator.clone().unwrap_or_else(|| ",".into()),
-            limit: raw.limit,
-            config_file: file.to_path_buf(),
-            line,
-        })
-    }
-}
-
-/// `jsonl` or `csv` from a file name (`.gz` looked through).
-pub fn guess_format(path: &Path) -> Option<Format> {
-    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
-    let name = name.strip_suffix(".gz").unwrap_or(&name);
-    if name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json") {
-        Some(Format::Jsonl)
-    } else if name.ends_with(".csv") {
-        Some(Format::Csv)
-    } else {
-        None
-    }
-}
 
 /// Why a record did not become a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -265,7 +144,7 @@ pub fn open(
     input: Option<&Path>,
     aliases: &AuthorAliases,
     stances: &[String],
-) -> Result<Reader, crate::Error> {
+) -> Result<Reader, crate::error::Error> {
     let mut collection = collection.clone();
     if let Some(p) = input {
         collection.file = p.to_path_buf();
@@ -277,7 +156,7 @@ pub fn open(
             .as_deref()
             .map(|s| format!("; the data set: {s}"))
             .unwrap_or_default();
-        crate::Error::Input(format!(
+        crate::error::Error::Input(format!(
             "{}: cannot open the collection file named at {}:{}: {e}{from}. Pass its path with --input PATH",
             path.display(),
             collection.config_file.display(),
@@ -286,7 +165,7 @@ pub fn open(
     })?;
     let metadata = file.metadata().ok();
     if metadata.as_ref().is_some_and(|m| m.is_dir()) {
-        return Err(crate::Error::Input(format!(
+        return Err(crate::error::Error::Input(format!(
             "{}: is a folder, not a collection file (JSONL or CSV, plain or .gz); pass the file itself with --input PATH",
             path.display()
         )));
@@ -775,13 +654,6 @@ mod tests {
         let rows: Vec<Row> = csv_records(Failing).take(5).collect();
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert!(matches!(rows[0].1, Err(RowError::Fatal(_))));
-    }
-
-    #[test]
-    fn formats_from_names() {
-        assert_eq!(guess_format(Path::new("a.jsonl.gz")), Some(Format::Jsonl));
-        assert_eq!(guess_format(Path::new("a.CSV")), Some(Format::Csv));
-        assert_eq!(guess_format(Path::new("a.txt")), None);
     }
 
     #[test]

@@ -15,45 +15,17 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
+use crate::config::splitting::{RuleError, SplitRules};
 use crate::model::unit::Unit;
 use crate::model::{Document, UnitKind};
 use crate::text::names;
-
-/// `[splitting]` of index-config.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SplitRules {
-    /// Regexes for whole paragraphs to drop, beyond the built-in furniture.
-    #[serde(default)]
-    pub furniture: Vec<String>,
-    /// Regexes that give a paragraph a kind, tried in order before the
-    /// built-in rules (`[[splitting.kinds]] kind = "caption"`, `pattern`).
-    #[serde(default)]
-    pub kinds: Vec<KindRule>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct KindRule {
-    pub kind: UnitKind,
-    pub pattern: String,
-}
 
 /// One paragraph of a document, before it becomes a unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paragraph {
     pub kind: UnitKind,
     pub text: String,
-}
-
-/// A splitting rule that does not compile.
-#[derive(Debug, thiserror::Error)]
-#[error("pattern {pattern:?} is not a valid regex: {message}")]
-pub struct RuleError {
-    pub pattern: String,
-    pub message: String,
 }
 
 /// Bumped whenever the built-in rules change, so documents are re-split.
@@ -105,22 +77,7 @@ pub struct Splitter {
 
 impl Splitter {
     pub fn new(rules: &SplitRules) -> Result<Splitter, RuleError> {
-        let compile = |pattern: &String| {
-            Regex::new(pattern).map_err(|e| RuleError {
-                pattern: pattern.clone(),
-                message: e.to_string(),
-            })
-        };
-        let furniture = rules
-            .furniture
-            .iter()
-            .map(compile)
-            .collect::<Result<_, _>>()?;
-        let kinds = rules
-            .kinds
-            .iter()
-            .map(|r| compile(&r.pattern).map(|re| (r.kind, re)))
-            .collect::<Result<_, _>>()?;
+        let (furniture, kinds) = rules.compile()?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(BUILT_IN_RULES_VERSION.as_bytes());
         hasher.update(serde_json::to_string(rules).unwrap_or_default().as_bytes());
@@ -346,6 +303,7 @@ pub fn units<'d>(document: &'d Document, splitter: &Splitter) -> Vec<Unit<'d>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::splitting::KindRule;
 
     fn seed(n: usize) -> String {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/seeds");

@@ -173,7 +173,7 @@ type Q = Box<dyn Query>;
 /// a pattern that matches too much against itself with `narrow`, the
 /// advice to narrow it.
 fn terms_only(
-    found: crate::Result<Expansion>,
+    found: crate::error::Result<Expansion>,
     pattern: &str,
     column: usize,
     matches: &str,

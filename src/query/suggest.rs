@@ -98,7 +98,7 @@ fn closest_words(
     // than the word ("exploraton" is 4 edits from "explor"): look near the
     // word and near its beginnings, then judge candidates by the words
     // they stand for.
-    let found = |e: crate::Result<Expansion>| match e {
+    let found = |e: crate::error::Result<Expansion>| match e {
         Ok(Expansion::Found(v)) => v,
         _ => Vec::new(),
     };

@@ -18,7 +18,7 @@ pub trait SearchService: Send + Sync {
     /// A unit with `context` units on either side of it.
     fn show(&self, id: &str, context: usize) -> Result<ShowResponse>;
     /// Units of other documents that repeat unit `id`'s claim, stopped
-    /// with [`crate::Error::Timeout`] at `deadline`.
+    /// with [`crate::error::Error::Timeout`] at `deadline`.
     fn similar(&self, id: &str, limit: usize, deadline: Option<Instant>)
         -> Result<SimilarResponse>;
     /// Counts over the whole index.

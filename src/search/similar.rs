@@ -36,7 +36,7 @@ pub fn similar(searcher: &Searcher, id: &str, limit: usize) -> Result<SimilarRes
     similar_until(searcher, id, limit, None)
 }
 
-/// As [`similar`], stopped with [`crate::Error::Timeout`] at `deadline`.
+/// As [`similar`], stopped with [`crate::error::Error::Timeout`] at `deadline`.
 pub fn similar_until(
     searcher: &Searcher,
     id: &str,
