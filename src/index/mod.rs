@@ -1,15 +1,19 @@
-//! The tantivy index: its [`schema`] and fields, the [`writer`] that brings
-//! an index up to date with the configured collections (an update plan,
-//! deletions, commits), reading stored units back ([`stored`]), and
-//! checking every file against its checksum ([`integrity`]).
+//! The tantivy index: its [`schema`] and fields; [`open`]ing a folder and
+//! what an index knows about itself; the [`writer`] that turns units into
+//! tantivy documents; [`update`], which brings an index up to date with the
+//! configured collections (skips, replacements, deletions, commits);
+//! reading stored units back ([`stored`]); and checking every file against
+//! its checksum ([`integrity`]).
 
 pub mod integrity;
+pub mod open;
 pub mod schema;
 pub mod stored;
+pub mod update;
 pub mod writer;
 
+pub use open::{exists, holds_index_files, IndexInfo, UnitIndex};
 pub use schema::{FacetField, Fields};
-pub use writer::{
-    exists, holds_index_files, stored_str, stored_u64, update, IndexInfo, IndexOptions, Progress,
-    Silent, UnitIndex, UnitWriter,
-};
+pub use stored::{stored_str, stored_u64};
+pub use update::{update, IndexOptions};
+pub use writer::{Progress, Silent, UnitWriter};

@@ -16,12 +16,11 @@ use std::sync::Arc;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
 use crate::index::schema::Fields;
-use crate::index::{stored_str, stored_u64};
 use crate::model::document::DocumentRecord;
 use crate::model::unit::unit_id;
 use crate::model::UnitView;
@@ -147,6 +146,16 @@ impl<'a> UnitReader<'a> {
                 what: format!("document {doc_id:?} has units but no record"),
             })
     }
+}
+
+/// Reads a stored string field of a tantivy document.
+pub fn stored_str(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&str> {
+    doc.get_first(field).and_then(|v| v.as_str())
+}
+
+/// Reads a stored u64 field.
+pub fn stored_u64(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<u64> {
+    doc.get_first(field).and_then(|v| v.as_u64())
 }
 
 #[cfg(test)]
