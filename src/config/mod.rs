@@ -24,6 +24,10 @@ use crate::model::date::normalise_date;
 use crate::model::document::Document;
 use crate::text::names::AuthorAliases;
 
+/// How much more a match in an article's title weighs than one in the
+/// paragraph, unless `[index] title_boost` says otherwise.
+pub const DEFAULT_TITLE_BOOST: f32 = 2.0;
+
 /// Index settings (`[index]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexSettings {
@@ -148,7 +152,7 @@ impl Config {
             language: "english".to_string(),
             memory_budget_mb: 256,
             threads: 0,
-            title_boost: 2.0,
+            title_boost: DEFAULT_TITLE_BOOST,
         };
         if let Some(raw) = &main.index {
             if let Some(dir) = &raw.dir {

@@ -206,6 +206,19 @@ fn raw_value() -> TextOptions {
 }
 
 impl Fields {
+    /// The indexed field a scope of the query language searches
+    /// (`author:`, `outlet:`...): raw values, or for stance and kind the
+    /// folded labels.
+    pub fn value_field(&self, facet: FacetField) -> Field {
+        match facet {
+            FacetField::Author => self.author_value,
+            FacetField::Outlet => self.outlet_value,
+            FacetField::Genre => self.genre_value,
+            FacetField::Stance => self.stance,
+            FacetField::Kind => self.kind,
+        }
+    }
+
     /// Builds the unit schema.
     pub fn new() -> Fields {
         let mut b = Schema::builder();

@@ -46,6 +46,40 @@ pub const DELETIONS_ALLOWED: usize = 10;
 /// ... or at most this share (in percent) of the index's documents.
 pub const DELETIONS_ALLOWED_PERCENT: usize = 10;
 
+/// What a run does with a document of its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Indexed with the same content: nothing to write.
+    Skip,
+    /// Not in the index yet.
+    Add,
+    /// In the index with other content (text, metadata or splitting
+    /// rules changed): its units are replaced.
+    Replace,
+    /// Met earlier in this run: written again, the last one wins.
+    Repeat,
+}
+
+/// The step for a document whose content hash is `hash`, given the hash
+/// the index holds for its id (`indexed`) and whether this run met the id
+/// before.
+pub fn step(indexed: Option<&String>, hash: &str, met_before: bool) -> Step {
+    match indexed {
+        _ if met_before => Step::Repeat,
+        Some(old) if old == hash => Step::Skip,
+        Some(_) => Step::Replace,
+        None => Step::Add,
+    }
+}
+
+/// The indexed documents (id -> hash) that this run's input did not hold:
+/// the ones to delete, sorted.
+pub fn gone<'a>(indexed: &'a HashMap<String, String>, seen: &HashSet<String>) -> Vec<&'a String> {
+    let mut gone: Vec<&String> = indexed.keys().filter(|id| !seen.contains(*id)).collect();
+    gone.sort();
+    gone
+}
+
 /// Whether deleting `deleting` of the index's `documents` needs
 /// `--allow-deletions`: deleting every document (an empty input file), or
 /// more than [`DELETIONS_ALLOWED`] documents that are also more than
@@ -188,12 +222,8 @@ pub fn update(
     }
     run.write_held()?;
 
-    let mut gone: Vec<&String> = previous
-        .keys()
-        .filter(|id| !run.seen.contains(*id))
-        .collect();
+    let gone = gone(&previous, &run.seen);
     if !opts.allow_deletions && deletions_need_consent(gone.len(), previous.len()) {
-        gone.sort();
         let examples = gone.iter().take(5).map(|s| s.to_string()).collect();
         let report = run.keep_without_deleting(opts.rebuild, &previous)?;
         discard_staging(staging.as_deref());
@@ -354,21 +384,19 @@ impl Run<'_> {
             self.report.duplicates += 1;
             self.duplicates_found.insert(document.id.clone());
         }
-        let old = self.existing.get(&document.id);
-        if !duplicate && old == Some(&hash) {
+        let step = step(self.existing.get(&document.id), &hash, duplicate);
+        if step == Step::Skip {
             self.report.documents_unchanged += 1;
             return Ok(());
         }
         let units = units(document, &self.splitter);
-        // Replaces earlier units of the same id (a duplicate: last wins).
+        // Replaces earlier units of the same id (a repeat: last wins).
         self.writer.put_document(document, &hash, &units)?;
         self.report.units_added += units.len();
-        if !duplicate {
-            if old.is_some() {
-                self.report.documents_replaced += 1;
-            } else {
-                self.report.documents_added += 1;
-            }
+        match step {
+            Step::Replace => self.report.documents_replaced += 1,
+            Step::Add => self.report.documents_added += 1,
+            Step::Skip | Step::Repeat => {}
         }
         self.since_commit += 1;
         if self.since_commit >= self.commit_every
@@ -399,7 +427,7 @@ impl Run<'_> {
             seen,
             ..
         } = self;
-        report.deletions_refused = previous.keys().filter(|id| !seen.contains(*id)).count();
+        report.deletions_refused = gone(previous, &seen).len();
         if rebuild {
             // Dropping the writer rolls back to the last commit: the old
             // index, whole.
@@ -571,6 +599,31 @@ mod tests {
         assert_eq!(taken, 3);
         let said = read.unwrap_err();
         assert!(said.contains("a reader bug"), "{said}");
+    }
+
+    #[test]
+    fn each_document_is_skipped_added_replaced_or_repeated() {
+        let hash = |s: &str| s.to_string();
+        assert_eq!(step(Some(&hash("h1")), "h1", false), Step::Skip);
+        assert_eq!(step(Some(&hash("h1")), "h2", false), Step::Replace);
+        assert_eq!(step(None, "h1", false), Step::Add);
+        // A repeat is written again even when its content is unchanged
+        // (an earlier record of the run may have replaced it).
+        assert_eq!(step(Some(&hash("h1")), "h1", true), Step::Repeat);
+        assert_eq!(step(None, "h1", true), Step::Repeat);
+    }
+
+    #[test]
+    fn the_documents_gone_are_the_indexed_ones_not_seen_in_order() {
+        let indexed: HashMap<String, String> = ["c", "a", "b", "d"]
+            .iter()
+            .map(|id| (id.to_string(), format!("hash-{id}")))
+            .collect();
+        let seen: HashSet<String> = ["b", "e"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(gone(&indexed, &seen), ["a", "c", "d"]);
+        let all: HashSet<String> = indexed.keys().cloned().collect();
+        assert!(gone(&indexed, &all).is_empty());
+        assert_eq!(gone(&indexed, &HashSet::new()).len(), 4);
     }
 
     #[test]

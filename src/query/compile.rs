@@ -397,14 +397,7 @@ impl Compiler<'_, '_> {
         })?;
         let scoped = format!("{}:{value}", field.as_str());
         self.count_terms(values.len(), &scoped, column + 1)?;
-        let f = self.cx.fields;
-        let indexed = match field {
-            FacetField::Author => f.author_value,
-            FacetField::Outlet => f.outlet_value,
-            FacetField::Genre => f.genre_value,
-            FacetField::Stance => f.stance,
-            FacetField::Kind => f.kind,
-        };
+        let indexed = self.cx.fields.value_field(field);
         let lower = matches!(field, FacetField::Stance | FacetField::Kind);
         let queries = values
             .iter()

@@ -160,3 +160,48 @@ impl SearchRequest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_set_by_key_read_back_as_the_same_pairs() {
+        let mut f = Filters::default();
+        for (k, v) in [
+            ("outlet", "Fox News"),
+            ("author", "grinberg"),
+            ("outlet", "JNS"),
+            ("since", "2020"),
+            ("kind", "caption"),
+            ("until", "2021-06"),
+            ("since", "2019"),
+        ] {
+            assert!(f.set(k, v.to_string()), "{k}");
+        }
+        assert_eq!(f.outlet, ["Fox News", "JNS"]);
+        // A date replaces; a facet value adds.
+        assert_eq!(f.since.as_deref(), Some("2019"));
+        let pairs = f.pairs();
+        assert_eq!(
+            pairs,
+            [
+                ("author", "grinberg"),
+                ("outlet", "Fox News"),
+                ("outlet", "JNS"),
+                ("kind", "caption"),
+                ("since", "2019"),
+                ("until", "2021-06"),
+            ]
+        );
+        let mut again = Filters::default();
+        for (k, v) in pairs {
+            again.set(k, v.to_string());
+        }
+        assert_eq!(again, f);
+        assert!(!f.set("colour", "red".into()));
+        assert!(Filters::KEYS
+            .iter()
+            .all(|k| Filters::default().set(k, "2020".into())));
+    }
+}

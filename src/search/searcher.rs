@@ -19,6 +19,7 @@ use super::request::{
     check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
 use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit};
+use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
 use crate::index::integrity::{self, Verification};
 use crate::index::schema::{FacetField, Fields};
@@ -178,10 +179,11 @@ impl Searcher {
         };
         let catalog = self.catalog(searcher)?;
         let resolve = |field: FacetField, value: &str| self.resolve_value(&catalog, field, value);
+        // An index written before the weight was recorded has none.
         let boost = if self.info().title_boost > 0.0 {
             self.info().title_boost
         } else {
-            2.0
+            DEFAULT_TITLE_BOOST
         };
         let cx = query::Context {
             searcher,
@@ -434,23 +436,8 @@ impl Searcher {
             values.dedup();
             resolved.facets.push((field, values));
         }
-        let bound = |d: &Option<String>, flag: &str, end: bool| -> Result<Option<u64>> {
-            match d {
-                None => Ok(None),
-                Some(d) => {
-                    let span = normalise_date(d)
-                        .and_then(|n| date_span(&n))
-                        .ok_or_else(|| {
-                            Error::Filter(format!(
-                                "--{flag} {d}: not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
-                            ))
-                        })?;
-                    Ok(Some(if end { span.1 } else { span.0 }))
-                }
-            }
-        };
-        resolved.since = bound(&filters.since, "since", false)?;
-        resolved.until = bound(&filters.until, "until", true)?;
+        resolved.since = date_bound(filters.since.as_deref(), "since")?;
+        resolved.until = date_bound(filters.until.as_deref(), "until")?;
         Ok(resolved)
     }
 
@@ -482,21 +469,7 @@ impl Searcher {
         } else {
             &no_aliases
         };
-        let selected = aliases.select_keyed(&known, &keys, wanted);
-        if selected.is_empty() {
-            let closest = aliases.closest(&known, wanted, 3);
-            let hint = if closest.is_empty() {
-                "the index holds none".to_string()
-            } else {
-                format!("closest: {}", closest.join(", "))
-            };
-            return Err(format!(
-                "no {} matches \"{wanted}\" ({hint}); `nutgraf facets {}` lists them all",
-                field.as_str(),
-                field.as_str()
-            ));
-        }
-        Ok(selected.into_iter().map(str::to_string).collect())
+        resolve_among(&known, &keys, aliases, field, wanted)
     }
 
     /// The facet values of a searcher's generation, read once per
@@ -597,6 +570,51 @@ pub(crate) fn left_out(by_field: HashMap<FacetField, u64>) -> BTreeMap<String, u
         .collect()
 }
 
+/// The values of `known` (with their name keys, `keys`) that a user's
+/// value selects, forgivingly (case, accents, `aliases`, a surname alone);
+/// none is an error that lists the closest values.
+fn resolve_among(
+    known: &[String],
+    keys: &[String],
+    aliases: &AuthorAliases,
+    field: FacetField,
+    wanted: &str,
+) -> std::result::Result<Vec<String>, String> {
+    let selected = aliases.select_keyed(known, keys, wanted);
+    if selected.is_empty() {
+        let closest = aliases.closest(known, wanted, 3);
+        let hint = if closest.is_empty() {
+            "the index holds none".to_string()
+        } else {
+            format!("closest: {}", closest.join(", "))
+        };
+        return Err(format!(
+            "no {} matches \"{wanted}\" ({hint}); `nutgraf facets {}` lists them all",
+            field.as_str(),
+            field.as_str()
+        ));
+    }
+    Ok(selected.into_iter().map(str::to_string).collect())
+}
+
+/// `--since` (the first day a date covers) or `--until` (the last) as a
+/// `YYYYMMDD` number.
+fn date_bound(date: Option<&str>, flag: &str) -> Result<Option<u64>> {
+    let Some(d) = date else {
+        return Ok(None);
+    };
+    let (first, last) = normalise_date(d)
+        .and_then(|n| date_span(&n))
+        .ok_or_else(|| {
+            Error::Filter(format!(
+                "--{flag} {d}: not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
+            ))
+        })?;
+    Ok(Some(if flag == "until" { last } else { first }))
+}
+
+/// The kinds a search covers: those asked for, or by default the kinds
+/// searched by default; an unknown kind is an error that lists them.
 fn resolve_kinds(wanted: &[String]) -> Result<Vec<String>> {
     if wanted.is_empty() {
         return Ok(UnitKind::ALL
@@ -629,5 +647,99 @@ pub fn positive_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
         }
     } else {
         query.query_terms(&mut |t, _| visit(t));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::text::names::key;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn among(known: &[&str], aliases: &AuthorAliases, wanted: &str) -> Result<Vec<String>, String> {
+        let known = strings(known);
+        let keys: Vec<String> = known.iter().map(|k| key(k)).collect();
+        resolve_among(&known, &keys, aliases, FacetField::Author, wanted)
+    }
+
+    #[test]
+    fn a_value_selects_by_name_key_surname_or_alias() {
+        let known = ["Alex Grinberg", "Ze’ev Khanin", "Anna Grinberg", "Fox News"];
+        let none = AuthorAliases::default();
+        assert_eq!(
+            among(&known, &none, "zeev KHANIN").unwrap(),
+            ["Ze’ev Khanin"]
+        );
+        let mut both = among(&known, &none, "grinberg").unwrap();
+        both.sort();
+        assert_eq!(both, ["Alex Grinberg", "Anna Grinberg"]);
+        // A part of a word is not a name.
+        assert!(among(&known, &none, "grin").is_err());
+        let aliases = AuthorAliases {
+            canonical: BTreeMap::from([(
+                "Alex Grinberg".to_string(),
+                vec!["Alexander Grinberg".to_string()],
+            )]),
+        };
+        assert_eq!(
+            among(&known, &aliases, "alexander grinberg").unwrap(),
+            ["Alex Grinberg"]
+        );
+    }
+
+    #[test]
+    fn a_value_that_selects_nothing_names_the_closest() {
+        let said = among(
+            &["Alex Grinberg", "Anna Smith"],
+            &AuthorAliases::default(),
+            "Grinburg",
+        )
+        .unwrap_err();
+        assert!(said.starts_with("no author matches \"Grinburg\""), "{said}");
+        assert!(said.contains("closest: Alex Grinberg"), "{said}");
+        assert!(said.contains("`nutgraf facets author`"), "{said}");
+        let empty = among(&[], &AuthorAliases::default(), "anyone").unwrap_err();
+        assert!(empty.contains("the index holds none"), "{empty}");
+    }
+
+    #[test]
+    fn kinds_default_to_those_searched_by_default() {
+        let default = resolve_kinds(&[]).unwrap();
+        assert!(default.contains(&"body".to_string()));
+        assert!(!default.contains(&"caption".to_string()));
+        assert!(!default.contains(&"disclaimer".to_string()));
+        assert_eq!(resolve_kinds(&strings(&["Caption"])).unwrap(), ["caption"]);
+        let unknown = resolve_kinds(&strings(&["footnote"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            unknown.contains("no kind \"footnote\"") && unknown.contains("body"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn dates_bound_from_their_first_or_to_their_last_day() {
+        assert_eq!(date_bound(None, "since").unwrap(), None);
+        assert_eq!(
+            date_bound(Some("2025-03"), "since").unwrap(),
+            Some(20250301)
+        );
+        assert_eq!(
+            date_bound(Some("2025-03"), "until").unwrap(),
+            Some(20250331)
+        );
+        assert_eq!(
+            date_bound(Some("2024-02"), "until").unwrap(),
+            Some(20240229)
+        );
+        assert_eq!(date_bound(Some("2025"), "until").unwrap(), Some(20251231));
+        let bad = date_bound(Some("March"), "since").unwrap_err().to_string();
+        assert!(bad.contains("--since March: not a date"), "{bad}");
     }
 }
