@@ -401,7 +401,7 @@ fn the_page_pages_no_further_than_the_server_answers() {
             "const MAX_OFFSET = {};",
             nutgraf::server::MAX_OFFSET
         )),
-        "web/app.js and src/server.rs disagree on the deepest page"
+        "web/app.js and src/server/mod.rs disagree on the deepest page"
     );
     let s = serve(&[]);
     let deepest = format!("/api/search?q=oil&offset={}", nutgraf::server::MAX_OFFSET);

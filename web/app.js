@@ -13,7 +13,7 @@
 
 (() => {
   const PAGE_SIZE = 10;
-  // The deepest page start the server accepts (MAX_OFFSET in src/server.rs):
+  // The deepest page start the server accepts (MAX_OFFSET in src/server/mod.rs):
   // the pager offers no page past it.
   const MAX_OFFSET = 10000;
   const CONTEXT = 2;
