@@ -129,10 +129,23 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
     if !r.suggestions.is_empty() {
         let _ = writeln!(out, "Did you mean: {}?", visible(&r.suggestions.join(", ")));
     }
+    let mut partial_seen = false;
     for (i, hit) in r.hits.iter().enumerate() {
+        if hit.matched_words.is_some() && !partial_seen && !r.relaxed {
+            let _ = writeln!(
+                out,
+                "{}",
+                style.paint(
+                    DIM,
+                    "Fewer paragraphs than a page hold every word; these hold most of them:"
+                )
+            );
+        }
+        partial_seen |= hit.matched_words.is_some();
         hit_text(&mut out, r.offset + i + 1, hit, style);
     }
     let shown_to = r.offset + r.hits.len();
+    let partial = r.hits.iter().filter(|h| h.matched_words.is_some()).count();
     let summary = if r.total_hits == 0 {
         "No paragraphs match.".to_string()
     } else if r.limit == 0 {
@@ -145,6 +158,15 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
         format!("{n} {noun} {verb} (counts only: --limit 0 lists none).")
     } else if r.hits.is_empty() {
         format!("No paragraphs past {} of {}.", r.offset, r.total_hits)
+    } else if partial > 0 && !r.relaxed {
+        format!(
+            "Paragraphs {}–{}: {} with every word, then {} with some ({:.1} ms)",
+            r.offset + 1,
+            shown_to,
+            r.full_matches,
+            partial,
+            r.took_us as f64 / 1000.0
+        )
     } else {
         format!(
             "Paragraphs {}–{} of {} ({:.1} ms)",
@@ -155,6 +177,20 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
         )
     };
     let _ = writeln!(out, "{summary}");
+    for (kind, n) in &r.excluded_by_kind {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.paint(
+                DIM,
+                &format!(
+                    "{n} more in {}s, not searched by default: --kind {}",
+                    visible(kind),
+                    visible(kind)
+                )
+            )
+        );
+    }
     if r.total_hits > 0 {
         out.push_str(&facets_text(
             &r.facets,
@@ -177,13 +213,16 @@ fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
         style.paint(BOLD, &rank),
         style.paint(BOLD, &source_line(u))
     );
-    let place = format!(
+    let mut place = format!(
         "    {}  ¶ {}/{}  {}",
         visible(&u.id),
         u.paragraph,
         u.paragraphs_in_doc,
         visible(&u.kind)
     );
+    if let (Some(m), Some(q)) = (hit.matched_words, hit.query_words) {
+        let _ = write!(place, "  {m} of {q} words");
+    }
     let _ = writeln!(out, "{}", style.paint(DIM, &place));
     out.push_str(&wrap_snippet(&hit.snippet, style, 4));
     out.push('\n');

@@ -29,7 +29,7 @@ pub struct Paragraph {
 }
 
 /// Bumped whenever the built-in rules change, so documents are re-split.
-const BUILT_IN_RULES_VERSION: &str = "split-2";
+const BUILT_IN_RULES_VERSION: &str = "split-3";
 
 fn built_in(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in splitting pattern")
@@ -41,14 +41,20 @@ static FURNITURE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^(?:breadcrumbs?|topics|tags|related|share( this( article)?)?|advertisement|read more|[\p{P}\p{S}\s]+)$",
     )
 });
+/// "The views expressed here are the author's own", "… do not necessarily
+/// reflect the views of …": about whose opinion a text is, not prose that
+/// happens to say "not necessarily".
 static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
     built_in(
-        r"(?i)^(?:the )?(?:views|opinions)(?: and (?:facts|views|opinions))? (?:expressed|presented) (?:in|here)\b|\b(?:do not necessarily|does not necessarily) (?:reflect|represent)\b",
+        r"(?i)^(?:the )?(?:views|opinions)(?: and (?:facts|views|opinions))? (?:expressed|presented) (?:in|here)\b|\b(?:do|does) not necessarily (?:reflect|represent) (?:the )?(?:\w+ )?(?:views|opinions|positions?|polic(?:y|ies))\b",
     )
 });
+/// A picture's label: "Photo: …", "Image credit: …", "(Photo by …)", or a
+/// line ending with an agency's credit. A label inside prose ("Big
+/// picture: the resilience …") is not one.
 static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
     built_in(
-        r"(?i)\b(?:credit|photo|image|picture)s?\s*:|\((?:photo|image) (?:by|credit)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*$",
+        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$",
     )
 });
 static LIST_ITEM: LazyLock<Regex> =
@@ -428,6 +434,43 @@ mod tests {
             p.iter().filter(|p| p.kind == UnitKind::Body).count(),
             p.len() - 2
         );
+    }
+
+    /// Labels inside ordinary prose do not make it a caption or a
+    /// disclaimer; real labels and credits still do.
+    #[test]
+    fn prose_is_never_a_caption_or_a_disclaimer() {
+        let s = Splitter::new(&SplitRules::default()).unwrap();
+        let kind = |text: &str| {
+            let body = format!("First paragraph of the story.\n\nSecond one, as prose.\n\n{text}\n\nMore prose follows here.\n\nAnd more.\n\nAnd a last one.");
+            s.split(&body, &[])
+                .into_iter()
+                .find(|p| p.text == text)
+                .map(|p| p.kind)
+                .unwrap()
+        };
+        for prose in [
+            "Big picture: The resilience seen in the September job report suggests the economy is still growing.",
+            "What they said about the picture: it was taken in Baku, and it shows the old city at night.",
+            "Polls do not necessarily reflect how people will vote in November, the analyst said.",
+            "Credit card debt rose again in the third quarter, the report said.",
+        ] {
+            assert_eq!(kind(prose), UnitKind::Body, "{prose}");
+        }
+        for caption in [
+            "Photo: Reuters",
+            "Image credit: Jane Doe",
+            "Protesters in Baku on Monday. (Photo by Jane Doe/AFP)",
+            "President Aliyev speaks in Baku. Aziz Karimov/Getty Images",
+        ] {
+            assert_eq!(kind(caption), UnitKind::Caption, "{caption}");
+        }
+        for disclaimer in [
+            "The views expressed in this article are the author's own.",
+            "These opinions do not necessarily reflect the views of the BESA Center.",
+        ] {
+            assert_eq!(kind(disclaimer), UnitKind::Disclaimer, "{disclaimer}");
+        }
     }
 
     #[test]

@@ -79,10 +79,29 @@ pub struct Context<'a> {
     pub deadline: Option<Instant>,
 }
 
+/// How much a unit holding the query's plain words as one contiguous run,
+/// in order, gains: its BM25 for that run, times this.
+pub const PHRASE_WEIGHT: f32 = 1.0;
+/// How much each pair of the query's neighbouring words standing side by
+/// side in a unit gains.
+pub const PAIR_WEIGHT: f32 = 0.3;
+/// Most neighbouring-word pairs scored for closeness (a pasted paragraph
+/// is scored on its first ones).
+const MAX_PAIRS: usize = 16;
+/// Longest run of words scored as one phrase.
+const MAX_RUN_TERMS: usize = 32;
+
 /// Compiles a parsed query. Repeated clauses count once; a query with
 /// more than [`MAX_QUERY_CLAUSES`] clauses or [`MAX_QUERY_TERMS`] terms,
 /// or a pattern matching more than [`MAX_PATTERN_WORDS`] words, is an
 /// error that says which part to narrow.
+///
+/// A unit matches only when at least one of the query's words or phrases
+/// is in the paragraph itself: an article's title helps a unit rank and
+/// completes a match of several words, but does not make every paragraph
+/// of the article a hit (`title:` still searches titles on purpose).
+/// Among matches, units where the plain words stand close together and in
+/// the query's order rank higher.
 pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
     let mut c = Compiler {
         cx,
@@ -90,15 +109,124 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
         missing: Vec::new(),
         clauses: 0,
         terms: 0,
+        quiet: false,
+        text_required: single_clause(node),
     };
-    let query = c
-        .node(node, None)?
-        .unwrap_or_else(|| Box::new(EmptyQuery) as Box<dyn Query>);
+    let Some(main) = c.node(node, None)? else {
+        return Ok(Compiled {
+            query: Box::new(EmptyQuery),
+            highlight: c.highlight,
+            missing: c.missing,
+        });
+    };
+    let mut parts: Vec<(Occur, Q)> = vec![(Occur::Must, main)];
+    if !c.text_required {
+        if let Some(in_text) = c.in_text(node)? {
+            parts.push((Occur::Must, Box::new(ConstScoreQuery::new(in_text, 0.0))));
+        }
+    }
+    parts.extend(c.closeness(node).into_iter().map(|q| (Occur::Should, q)));
+    let query = if parts.len() == 1 {
+        parts.pop().map(|(_, q)| q).expect("one part")
+    } else {
+        Box::new(BooleanQuery::new(parts))
+    };
     Ok(Compiled {
         query,
         highlight: c.highlight,
         missing: c.missing,
     })
+}
+
+/// The query's top-level words, phrases and groups that are not excluded,
+/// each compiled alone: a unit's "matched words" are the ones it matches.
+/// Empty for a query of fewer than two.
+pub fn word_clauses(node: &Node, cx: &Context) -> Result<Vec<Box<dyn Query>>, CompileError> {
+    let Node::All(clauses) = node else {
+        return Ok(Vec::new());
+    };
+    let positive: Vec<&Node> = clauses
+        .iter()
+        .filter(|(s, _)| *s != Sign::Excluded)
+        .map(|(_, n)| n)
+        .collect();
+    if positive.len() < 2 {
+        return Ok(Vec::new());
+    }
+    let mut c = Compiler {
+        cx,
+        highlight: HashSet::new(),
+        missing: Vec::new(),
+        clauses: 0,
+        terms: 0,
+        quiet: true,
+        text_required: false,
+    };
+    let mut out = Vec::new();
+    for n in positive {
+        out.push(c.node(n, None)?.unwrap_or_else(|| Box::new(EmptyQuery)));
+    }
+    Ok(out)
+}
+
+/// Whether the query is one word or phrase (with nothing excluded): then
+/// that clause must be in the paragraph, and the title only adds to it.
+fn single_clause(node: &Node) -> bool {
+    match node {
+        Node::Word { .. } | Node::Phrase { .. } => true,
+        Node::All(c) => matches!(c.as_slice(), [(s, n)] if *s != Sign::Excluded && single_clause(n)),
+        _ => false,
+    }
+}
+
+/// The words and phrases a unit may hold in its paragraph for the query
+/// to count it: every one not excluded and not scoped to a field other
+/// than the text.
+fn text_clauses<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+    match node {
+        Node::Word { .. } | Node::Phrase { .. } => out.push(node),
+        Node::Scoped {
+            scope: Scope::Text,
+            node,
+        } => text_clauses(node, out),
+        Node::Scoped { .. } => {}
+        Node::All(c) => c
+            .iter()
+            .filter(|(s, _)| *s != Sign::Excluded)
+            .for_each(|(_, n)| text_clauses(n, out)),
+        Node::Any(b) => b.iter().for_each(|n| text_clauses(n, out)),
+    }
+}
+
+/// The runs of plain words in the query, in order, as analysed terms with
+/// their positions: a phrase, a pattern, a scope or an exclusion ends a
+/// run.
+fn word_runs(node: &Node) -> Vec<Vec<(usize, String)>> {
+    let clauses: Vec<(Sign, &Node)> = match node {
+        Node::All(c) => c.iter().map(|(s, n)| (*s, n)).collect(),
+        n @ Node::Word { .. } => vec![(Sign::Plain, n)],
+        _ => Vec::new(),
+    };
+    let mut runs = vec![Vec::new()];
+    for (sign, n) in clauses {
+        match n {
+            Node::Word {
+                text,
+                prefix: false,
+                fuzzy: None,
+                ..
+            } if sign != Sign::Excluded => {
+                let run = runs.last_mut().expect("a run");
+                let base = run.last().map_or(0, |(p, _): &(usize, String)| p + 1);
+                for (p, t) in analysis::terms_with_positions(&mut analysis::text_analyzer(), text) {
+                    run.push((base + p, t));
+                }
+            }
+            _ => runs.push(Vec::new()),
+        }
+    }
+    runs.retain(|r| r.len() > 1);
+    runs
 }
 
 struct Compiler<'a, 'c> {
@@ -108,6 +236,11 @@ struct Compiler<'a, 'c> {
     /// Clauses and terms compiled so far, against the bounds.
     clauses: usize,
     terms: usize,
+    /// Compiling clauses a second time (in the paragraph only): not
+    /// counted against the bounds, not highlighted, not "missing".
+    quiet: bool,
+    /// A word must be in the paragraph; the title only adds to its score.
+    text_required: bool,
 }
 
 /// A clause's shape without its place in the query, to find repeats.
@@ -231,6 +364,14 @@ impl Compiler<'_, '_> {
 
     /// One query per field for a query built on a field, boosts applied.
     fn on_fields(&self, scope: Option<Scope>, build: &dyn Fn(Field) -> Q) -> Q {
+        let f = self.cx.fields;
+        if self.text_required && scope.is_none() {
+            let title = Box::new(BoostQuery::new(build(f.title), self.cx.title_boost)) as Q;
+            return Box::new(BooleanQuery::new(vec![
+                (Occur::Must, build(f.text)),
+                (Occur::Should, title),
+            ]));
+        }
         let per_field = self
             .text_fields(scope)
             .into_iter()
@@ -246,7 +387,64 @@ impl Compiler<'_, '_> {
         any_of(per_field).unwrap_or_else(|| Box::new(EmptyQuery))
     }
 
+    /// Any of the query's words or phrases, in the paragraph only; None
+    /// when the query has none there (only `title:` or facet scopes).
+    fn in_text(&mut self, node: &Node) -> Result<Option<Q>, CompileError> {
+        let mut clauses = Vec::new();
+        text_clauses(node, &mut clauses);
+        self.quiet = true;
+        let mut parts = Vec::new();
+        for clause in clauses {
+            if let Some(q) = self.node(clause, Some(Scope::Text))? {
+                parts.push(q);
+            }
+        }
+        self.quiet = false;
+        Ok(any_of(parts))
+    }
+
+    /// Scoring for closeness: each run of plain words as one phrase, and
+    /// each pair of neighbouring words side by side, in the paragraph (as
+    /// Lucene's edismax `pf` and `pf2` do).
+    fn closeness(&self, node: &Node) -> Vec<Q> {
+        let text = self.cx.fields.text;
+        let phrase = |terms: &[(usize, String)], weight: f32| -> Q {
+            let first = terms[0].0;
+            let terms = terms
+                .iter()
+                .map(|(p, t)| (p - first, Term::from_field_text(text, t)))
+                .collect();
+            Box::new(BoostQuery::new(
+                Box::new(PhraseQuery::new_with_offset(terms)),
+                weight,
+            ))
+        };
+        let mut out = Vec::new();
+        let mut pairs = 0;
+        for run in word_runs(node) {
+            if run.len() > 2 && run.len() <= MAX_RUN_TERMS {
+                out.push(phrase(&run, PHRASE_WEIGHT));
+            }
+            for pair in run.windows(2) {
+                if pairs == MAX_PAIRS {
+                    break;
+                }
+                let weight = if run.len() == 2 {
+                    PHRASE_WEIGHT
+                } else {
+                    PAIR_WEIGHT
+                };
+                out.push(phrase(pair, weight));
+                pairs += 1;
+            }
+        }
+        out
+    }
+
     fn mark(&mut self, scope: Option<Scope>, term: &str) {
+        if self.quiet {
+            return;
+        }
         if scope != Some(Scope::Title) {
             self.highlight.insert(term.to_string());
         }
@@ -258,6 +456,9 @@ impl Compiler<'_, '_> {
     fn clause(&mut self, node: &Node) -> Result<(), CompileError> {
         if self.cx.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(CompileError::Timeout);
+        }
+        if self.quiet {
+            return Ok(());
         }
         self.clauses += 1;
         if self.clauses > MAX_QUERY_CLAUSES {
@@ -274,6 +475,9 @@ impl Compiler<'_, '_> {
     /// Counts terms looked up against [`MAX_QUERY_TERMS`]; `what` names
     /// the clause that brought them.
     fn count_terms(&mut self, n: usize, what: &str, column: usize) -> Result<(), CompileError> {
+        if self.quiet {
+            return Ok(());
+        }
         self.terms += n;
         if self.terms > MAX_QUERY_TERMS {
             return Err(CompileError::Invalid(ParseError {
@@ -428,7 +632,7 @@ impl Compiler<'_, '_> {
             1 => {
                 let term = terms[0].1.clone();
                 self.mark(scope, &term);
-                if single_word && scope != Some(Scope::Title) {
+                if single_word && !self.quiet && scope != Some(Scope::Title) {
                     let lex = Lexicon::new(self.cx.searcher, self.cx.fields.text);
                     let in_title = Lexicon::new(self.cx.searcher, self.cx.fields.title);
                     if lex.doc_freq(&term) == 0 && in_title.doc_freq(&term) == 0 {

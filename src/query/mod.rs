@@ -10,6 +10,7 @@ pub mod parse;
 pub mod suggest;
 
 pub use compile::{
+    word_clauses,
     compile, CompileError, Compiled, Context, Missing, MAX_QUERY_CLAUSES, MAX_QUERY_TERMS,
 };
 pub use parse::{parse, Node, ParseError, Scope, Sign, MAX_FUZZY_DISTANCE};

@@ -177,6 +177,7 @@ pub struct Gathered {
     pub timed_out: bool,
 }
 
+#[derive(Clone)]
 pub struct UnitCollector {
     pub filters: ResolvedFilters,
     /// The facet values of the generation searched.

@@ -6,6 +6,7 @@
 //! through.
 
 pub mod collector;
+pub mod partial;
 pub mod request;
 pub mod response;
 pub mod searcher;

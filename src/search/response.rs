@@ -15,6 +15,12 @@ pub struct Hit {
     #[serde(flatten)]
     pub unit: UnitView,
     pub score: f32,
+    /// For a partial match (a unit holding some, not all, of the query's
+    /// words): how many it holds, and of how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched_words: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query_words: Option<usize>,
     pub snippet: Snippet,
 }
 
@@ -86,6 +92,15 @@ pub struct SearchResponse {
     pub took_us: u64,
     /// No unit had every word: these are the units with most of them.
     pub relaxed: bool,
+    /// Units holding every word of the query. `total_hits` and the facet
+    /// counts count these (or, when there are none, the partial matches);
+    /// a page they do not fill goes on with partial matches, each marked
+    /// with `matched_words` and `query_words`.
+    pub full_matches: u64,
+    /// Matches in kinds a search skips by default (captions, disclaimers),
+    /// by kind: not among the hits; `--kind K` shows them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub excluded_by_kind: BTreeMap<String, u64>,
     /// "Did you mean" alternatives for words the index does not hold.
     pub suggestions: Vec<String>,
     pub offset: usize,

@@ -18,6 +18,7 @@ use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 use super::request::{
     check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
+use super::partial;
 use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit};
 use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
@@ -179,16 +180,10 @@ impl Searcher {
         };
         let catalog = self.catalog(searcher)?;
         let resolve = |field: FacetField, value: &str| self.resolve_value(&catalog, field, value);
-        // An index written before the weight was recorded has none.
-        let boost = if self.info().title_boost > 0.0 {
-            self.info().title_boost
-        } else {
-            DEFAULT_TITLE_BOOST
-        };
         let cx = query::Context {
             searcher,
             fields: self.fields(),
-            title_boost: boost,
+            title_boost: self.title_boost(),
             conjunction,
             resolve: &resolve,
             deadline,
@@ -197,6 +192,42 @@ impl Searcher {
             query::CompileError::Invalid(e) => Error::Query(e.pointing_into(text)),
             query::CompileError::Timeout => timeout(started),
         })
+    }
+
+    /// The query's words compiled one by one, to count those a partial
+    /// match holds.
+    fn word_clauses(
+        &self,
+        searcher: &tantivy::Searcher,
+        text: &str,
+        node: &Node,
+        deadline: Option<Instant>,
+        started: Instant,
+    ) -> Result<Vec<Box<dyn Query>>> {
+        let catalog = self.catalog(searcher)?;
+        let resolve = |field: FacetField, value: &str| self.resolve_value(&catalog, field, value);
+        let cx = query::Context {
+            searcher,
+            fields: self.fields(),
+            title_boost: self.title_boost(),
+            conjunction: false,
+            resolve: &resolve,
+            deadline,
+        };
+        query::word_clauses(node, &cx).map_err(|e| match e {
+            query::CompileError::Invalid(e) => Error::Query(e.pointing_into(text)),
+            query::CompileError::Timeout => timeout(started),
+        })
+    }
+
+    /// How much more a title match weighs than one in the paragraph.
+    fn title_boost(&self) -> f32 {
+        // An index written before the weight was recorded has none.
+        if self.info().title_boost > 0.0 {
+            self.info().title_boost
+        } else {
+            DEFAULT_TITLE_BOOST
+        }
     }
 
     /// Parses a user query (syntax errors point at their column).
@@ -251,9 +282,14 @@ impl Searcher {
         if gathered.timed_out {
             return Err(timeout(started));
         }
-        if gathered.total == 0 && node.as_ref().is_some_and(Node::relaxable) {
+        let relaxable = node.as_ref().is_some_and(Node::relaxable);
+        if gathered.total == 0 && relaxable {
             let loose = compile(false)?;
-            let again = self.gather(&searcher, &*loose.query, &collector)?;
+            let wide = UnitCollector {
+                keep: partial::candidates(collector.keep),
+                ..collector.clone()
+            };
+            let again = self.gather(&searcher, &*loose.query, &wide)?;
             if again.timed_out {
                 return Err(timeout(started));
             }
@@ -263,6 +299,74 @@ impl Searcher {
                 compiled = loose;
             }
         }
+        let full_matches = if relaxed { 0 } else { gathered.total };
+        let words = match node.as_ref() {
+            Some(node) if relaxable && collector.keep > 0 => self.word_clauses(
+                &searcher,
+                &request.query,
+                node,
+                deadline,
+                started,
+            )?,
+            _ => Vec::new(),
+        };
+        let mut ranked: Vec<(f32, DocAddress, Option<usize>)> = if relaxed && !words.is_empty()
+        {
+            let mut partial = partial::rank(&searcher, &words, &gathered.top)
+                .map_err(|e| self.err(e))?;
+            partial.truncate(collector.keep);
+            partial
+                .into_iter()
+                .map(|p| (p.score, p.addr, Some(p.matched)))
+                .collect()
+        } else {
+            gathered
+                .top
+                .iter()
+                .take(collector.keep)
+                .map(|&(s, a)| (s, a, None))
+                .collect()
+        };
+        // A page that full matches do not fill goes on with partial ones.
+        let short = collector.keep.saturating_sub(ranked.len());
+        if !relaxed && short > 0 && !words.is_empty() {
+            let loose = compile(false)?;
+            let partial_only = BooleanQuery::new(vec![
+                (Occur::Must, loose.query),
+                (Occur::MustNot, compiled.query.box_clone()),
+            ]);
+            let more = UnitCollector {
+                keep: partial::candidates(short),
+                count_facets: false,
+                ..collector.clone()
+            };
+            let found = self.gather(&searcher, &partial_only, &more)?;
+            if found.timed_out {
+                return Err(timeout(started));
+            }
+            let mut partial =
+                partial::rank(&searcher, &words, &found.top).map_err(|e| self.err(e))?;
+            partial.truncate(short);
+            ranked.extend(
+                partial
+                    .into_iter()
+                    .map(|p| (p.score, p.addr, Some(p.matched))),
+            );
+        }
+        let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
+            gathered
+                .facets
+                .get(&FacetField::Kind)
+                .into_iter()
+                .flatten()
+                .filter(|(kind, n)| {
+                    *n > 0 && UnitKind::parse(kind).is_some_and(|k| !k.searched_by_default())
+                })
+                .map(|(kind, n)| (kind.clone(), *n))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         let suggestions = suggest::suggestions_until(
             &searcher,
             self.fields(),
@@ -274,15 +378,24 @@ impl Searcher {
             return Err(timeout(started));
         }
         let highlighter = Highlighter::new(analysis::text_analyzer(), compiled.highlight);
-        let page = gathered.top.get(request.offset..).unwrap_or_default();
-        let hits = self
-            .hits_until(&searcher, page, &highlighter, deadline)?
+        let page = ranked.get(request.offset..).unwrap_or_default();
+        let addresses: Vec<(f32, DocAddress)> = page.iter().map(|&(s, a, _)| (s, a)).collect();
+        let mut hits = self
+            .hits_until(&searcher, &addresses, &highlighter, deadline)?
             .ok_or_else(|| timeout(started))?;
+        for (hit, &(_, _, matched)) in hits.iter_mut().zip(page) {
+            if matched.is_some() {
+                hit.matched_words = matched;
+                hit.query_words = Some(words.len());
+            }
+        }
         Ok(SearchResponse {
             query: request.query.clone(),
             total_hits: gathered.total,
             took_us: started.elapsed().as_micros() as u64,
             relaxed,
+            full_matches,
+            excluded_by_kind,
             suggestions,
             offset: request.offset,
             limit: request.limit,
@@ -388,6 +501,8 @@ impl Searcher {
             hits.push(Hit {
                 unit,
                 score,
+                matched_words: None,
+                query_words: None,
                 snippet,
             });
         }
