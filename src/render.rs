@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
 use crate::search::{
-    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, SimilarResponse,
+    Explanation, FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse,
+    SimilarResponse,
 };
 use crate::text::snippet::Snippet;
 
@@ -225,7 +226,39 @@ fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
     }
     let _ = writeln!(out, "{}", style.paint(DIM, &place));
     out.push_str(&wrap_snippet(&hit.snippet, style, 4));
+    if let Some(e) = &hit.explain {
+        out.push_str(&style.paint(DIM, &explanation_text(e)));
+    }
     out.push('\n');
+}
+
+/// `--explain`: a hit's score taken apart, one line per word.
+fn explanation_text(e: &Explanation) -> String {
+    let words: f32 = e.words.iter().map(|w| w.text + w.title).sum();
+    let mut out = format!(
+        "    score {:.2} = words {:.2} + closeness {:.2}   (title matches weigh ×{})\n",
+        e.score, words, e.closeness, e.title_weight
+    );
+    let width = e
+        .words
+        .iter()
+        .map(|w| w.word.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(30);
+    for w in &e.words {
+        let word = visible(&w.word);
+        if w.matched {
+            let _ = writeln!(
+                out,
+                "      {word:<width$}  paragraph {:.2} + title {:.2}",
+                w.text, w.title
+            );
+        } else {
+            let _ = writeln!(out, "      {word:<width$}  not in this unit");
+        }
+    }
+    out
 }
 
 /// `similar` as terminal text: the unit, then who says the same.

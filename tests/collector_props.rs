@@ -16,11 +16,17 @@
 //!   repeated right after itself is kept once (the splitter's rule), and
 //!   the rest are numbered from 1.
 //! - A query word matches a unit when the unit's text *or* its document's
-//!   title holds it. The vocabulary is lowercase English words that stem
-//!   to themselves and to no other's stem, so matching is word equality.
+//!   title holds it, and a unit is a hit only when its text holds at least
+//!   one of the query's words. The vocabulary is lowercase English words
+//!   that stem to themselves and to no other's stem, so matching is word
+//!   equality.
 //! - Every word is required; when that finds nothing (after filters), a
 //!   query of two words is relaxed to either word, if that finds anything
 //!   (`relaxed`). The empty query matches every unit.
+//! - A page that full matches do not fill goes on with the partial
+//!   matches (units that pass the filters and hold some of the words),
+//!   each marked with the words it holds, more words first; they are not
+//!   counted in the total or the facets.
 //! - Filters: values of one field are OR-ed, fields AND-ed. Names are
 //!   forgiving (case, accents, configured aliases); a unit passes an
 //!   author filter when one of its authors is selected. Without a kind
@@ -467,6 +473,8 @@ struct ModelUnit {
     text: String,
     /// Words of the text and the title.
     words: HashSet<String>,
+    /// Words of the text alone.
+    text_words: HashSet<String>,
 }
 
 impl ModelUnit {
@@ -499,11 +507,15 @@ fn model_units(docs: &[(String, Doc)]) -> Vec<ModelUnit> {
         for (i, (kind, text)) in units.iter().enumerate() {
             let paragraph = i as u32 + 1;
             let stance = d.overrides.get(&paragraph).copied().unwrap_or(d.stance);
-            let words = text
+            let text_words: HashSet<String> = text
                 .trim_end_matches('.')
                 .split(' ')
-                .chain(title.split(' '))
                 .map(str::to_lowercase)
+                .collect();
+            let words = text_words
+                .iter()
+                .cloned()
+                .chain(title.split(' ').map(str::to_lowercase))
                 .collect();
             out.push(ModelUnit {
                 id: format!("{id}#{paragraph}"),
@@ -524,6 +536,7 @@ fn model_units(docs: &[(String, Doc)]) -> Vec<ModelUnit> {
                 span: d.published.map(|p| p.span()),
                 text: text.clone(),
                 words,
+                text_words,
             });
         }
     }
@@ -628,14 +641,27 @@ struct Expected {
     relaxed: bool,
     /// Ids of the hits, in no particular order.
     hits: BTreeSet<String>,
+    /// Partial matches that fill a page: id -> words held.
+    partial: BTreeMap<String, usize>,
+    /// How many of the query's words a unit holds (its text and title).
+    held: BTreeMap<String, usize>,
     facets: [Vec<(String, u64)>; 5],
     left_out: BTreeMap<String, u64>,
 }
 
 fn recount(q: &Resolved, units: &[ModelUnit]) -> Expected {
     let distinct: BTreeSet<&String> = q.words.iter().collect();
-    let every = |u: &ModelUnit| distinct.iter().all(|w| u.words.contains(*w));
-    let either = |u: &ModelUnit| distinct.iter().any(|w| u.words.contains(*w));
+    let in_text =
+        |u: &ModelUnit| distinct.is_empty() || distinct.iter().any(|w| u.text_words.contains(*w));
+    let every = |u: &ModelUnit| distinct.iter().all(|w| u.words.contains(*w)) && in_text(u);
+    let either = |u: &ModelUnit| distinct.iter().any(|w| u.words.contains(*w)) && in_text(u);
+    let held: BTreeMap<String, usize> = units
+        .iter()
+        .map(|u| {
+            let n = distinct.iter().filter(|w| u.words.contains(**w)).count();
+            (u.id.clone(), n)
+        })
+        .collect();
     let count = |matches: &dyn Fn(&ModelUnit) -> bool| -> Expected {
         let mut counts: [BTreeMap<String, u64>; 5] = Default::default();
         let mut hits = BTreeSet::new();
@@ -698,19 +724,27 @@ fn recount(q: &Resolved, units: &[ModelUnit]) -> Expected {
             total: hits.len() as u64,
             relaxed: false,
             hits,
+            partial: BTreeMap::new(),
+            held: held.clone(),
             facets,
             left_out,
         }
     };
     let strict = count(&every);
-    if strict.total == 0 && distinct.len() > 1 {
+    if distinct.len() > 1 {
         let loose = count(&either);
-        if loose.total > 0 {
+        if strict.total == 0 && loose.total > 0 {
             return Expected {
                 relaxed: true,
                 ..loose
             };
         }
+        let partial = loose
+            .hits
+            .difference(&strict.hits)
+            .map(|id| (id.clone(), held[id]))
+            .collect();
+        return Expected { partial, ..strict };
     }
     strict
 }
@@ -789,10 +823,45 @@ fn check_case(case: &Case, seen: &RefCell<Seen>) -> Result<(), TestCaseError> {
         let ids: Vec<&str> = big.hits.iter().map(|h| h.unit.id.as_str()).collect();
         let distinct: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
         prop_assert_eq!(distinct.len(), ids.len(), "a hit twice in {:?}", ids);
-        prop_assert_eq!(&distinct, &want.hits, "hits of {}", what);
+        // Full matches first, then partial ones (in a relaxed search, all
+        // hits are partial).
+        let full = if want.relaxed {
+            0
+        } else {
+            big.hits
+                .iter()
+                .filter(|h| h.matched_words.is_none())
+                .count()
+        };
+        let (full_hits, partial_hits) = big.hits.split_at(full);
+        let full_ids: BTreeSet<String> = full_hits.iter().map(|h| h.unit.id.clone()).collect();
+        let partial_ids: BTreeMap<String, usize> = partial_hits
+            .iter()
+            .map(|h| (h.unit.id.clone(), h.matched_words.unwrap_or(usize::MAX)))
+            .collect();
+        if want.relaxed {
+            let relaxed_ids: BTreeSet<String> = partial_ids.keys().cloned().collect();
+            prop_assert_eq!(&relaxed_ids, &want.hits, "hits of {}", what);
+            for (id, n) in &partial_ids {
+                prop_assert_eq!(*n, want.held[id], "words held by {} in {}", id, what);
+            }
+        } else {
+            prop_assert_eq!(&full_ids, &want.hits, "hits of {}", what);
+            prop_assert_eq!(&partial_ids, &want.partial, "partial hits of {}", what);
+        }
         prop_assert!(
-            big.hits.windows(2).all(|w| w[0].score >= w[1].score),
+            full_hits.windows(2).all(|w| w[0].score >= w[1].score),
             "scores rise in {}",
+            what
+        );
+        // More words held first; then by score (the score shown has lost
+        // the words' credit: a little rounding).
+        prop_assert!(
+            partial_hits.windows(2).all(|w| {
+                let (a, b) = (w[0].matched_words, w[1].matched_words);
+                a > b || (a == b && w[0].score >= w[1].score - 0.01)
+            }),
+            "partial hits out of order in {}",
             what
         );
         for hit in &big.hits {

@@ -35,7 +35,15 @@ fn check(request: SearchRequest) -> Result<(), TestCaseError> {
     match result {
         Ok(r) => {
             prop_assert!(r.hits.len() <= request.limit);
-            prop_assert!(r.total_hits >= r.hits.len() as u64);
+            // Full matches come first and are counted; partial matches
+            // (marked) only fill the rest of a page.
+            let full = r.hits.iter().filter(|h| h.matched_words.is_none()).count();
+            prop_assert!(r.total_hits >= full as u64);
+            prop_assert!(r.hits[full..].iter().all(|h| h.matched_words.is_some()));
+            for h in &r.hits[full..] {
+                let (held, of) = (h.matched_words.unwrap(), h.query_words.unwrap_or(0));
+                prop_assert!(held <= of, "{q:?}: {held} of {of} words");
+            }
             for h in &r.hits {
                 for [a, b] in &h.snippet.highlights {
                     prop_assert!(a <= b && *b <= h.snippet.text.len());

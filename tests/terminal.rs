@@ -114,7 +114,7 @@ fn json_keeps_the_text_exact() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hit = hits(&v)
+    let hit = page(&v)
         .iter()
         .find(|h| h["id"] == "control-chars#1")
         .expect("the hostile paragraph is found");

@@ -38,6 +38,7 @@
     summary: $('#summary'),
     active: $('#active-filters'),
     relaxed: $('#relaxed'),
+    excluded: $('#excluded'),
     suggestions: $('#suggestions'),
     results: $('#results'),
     resultsArea: $('#results-area'),
@@ -382,6 +383,7 @@
     clear(ui.suggestions);
     ui.suggestions.hidden = true;
     ui.relaxed.hidden = true;
+    ui.excluded.hidden = true;
     ui.pager.hidden = true;
     renderActiveFilters(s);
     renderFacets(lastFacets || {}, s);
@@ -401,6 +403,7 @@
     renderSummary(s, data, total, offset, hits.length);
     renderActiveFilters(s);
     ui.relaxed.hidden = !(data.relaxed && hits.length > 0);
+    renderExcluded(s, data.excluded_by_kind);
     renderSuggestions(s, data.suggestions);
 
     clear(ui.results);
@@ -424,6 +427,29 @@
       .map((n) => n.textContent)
       .join('');
     ui.live.textContent = ui.pager.hidden ? said : `${said}. ${ui.pageInfo.textContent}`;
+  }
+
+  /** Matches in kinds a search skips by default, each with a link that
+   * shows them. */
+  function renderExcluded(s, excluded) {
+    clear(ui.excluded);
+    const entries = excluded && typeof excluded === 'object'
+      ? Object.entries(excluded).filter(([, n]) => Number.isInteger(n) && n > 0)
+      : [];
+    ui.excluded.hidden = entries.length === 0;
+    entries.forEach(([kind, n], i) => {
+      if (i > 0) ui.excluded.append(' · ');
+      const link = h('a', { href: '#', class: 'show-kind' }, `${n.toLocaleString('en')} more in ${kind}s`);
+      link.addEventListener('click', (event) => {
+        event.preventDefault();
+        const next = copyState(state);
+        next.kind = [kind];
+        next.offset = 0;
+        navigate(next, { focusAfter: ui.q });
+      });
+      ui.excluded.append(link);
+    });
+    if (entries.length > 0) ui.excluded.append(', not searched by default');
   }
 
   function renderSummary(s, data, total, offset, shown) {
@@ -575,6 +601,11 @@
       // Read as "Result 3": an aria-label on a span is skipped by screen readers.
       h('span', { class: 'rank' }, h('span', { class: 'visually-hidden' }, 'Result '), String(rank)),
       metaLine(hit)));
+    if (Number.isInteger(hit.matched_words) && Number.isInteger(hit.query_words)) {
+      art.classList.add('partial');
+      art.append(h('p', { class: 'partial-note' },
+        `Holds ${hit.matched_words} of the ${hit.query_words} words`));
+    }
     art.append(titleNode(hit, 'h3', titleId));
 
     // Marks are built from `snippet.highlights` rather than from

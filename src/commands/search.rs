@@ -56,6 +56,11 @@ pub struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Say why each hit ranks where it does: BM25 per word in the
+    /// paragraph and in the title (times the title weight), and what the
+    /// words' closeness added.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 impl Args {
@@ -75,6 +80,7 @@ impl Args {
             offset: self.offset,
             facet_limit: self.facet_limit.unwrap_or(DEFAULT_FACET_LIMIT),
             deadline: None,
+            explain: self.explain,
         }
     }
 }

@@ -49,12 +49,12 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^(?:the )?(?:views|opinions)(?: and (?:facts|views|opinions))? (?:expressed|presented) (?:in|here)\b|\b(?:do|does) not necessarily (?:reflect|represent) (?:the )?(?:\w+ )?(?:views|opinions|positions?|polic(?:y|ies))\b",
     )
 });
-/// A picture's label: "Photo: …", "Image credit: …", "(Photo by …)", or a
-/// line ending with an agency's credit. A label inside prose ("Big
+/// A picture's label: "Photo: …", "Image credit: …", "… map, 2000.
+/// Credit: CIA", "(Photo by …)", or a line ending with an agency's credit. A label inside prose ("Big
 /// picture: the resilience …") is not one.
 static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
     built_in(
-        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$",
+        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$",
     )
 });
 static LIST_ITEM: LazyLock<Regex> =
@@ -460,6 +460,7 @@ mod tests {
         for caption in [
             "Photo: Reuters",
             "Image credit: Jane Doe",
+            "The Caucasus political map, 2000. Credit: CIA via Wikimedia Commons.",
             "Protesters in Baku on Monday. (Photo by Jane Doe/AFP)",
             "President Aliyev speaks in Baku. Aziz Karimov/Getty Images",
         ] {

@@ -8,14 +8,15 @@ use std::fmt::Write as _;
 use std::time::Instant;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Explanation,
-    Occur, PhraseQuery, Query, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
+use tantivy::Term;
 
 use super::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use super::parse::{Node, ParseError, Scope, Sign};
+use super::scorers::{Counted, Guarded};
 use crate::index::schema::{FacetField, Fields};
 use crate::text::analysis;
 
@@ -57,6 +58,9 @@ impl From<ParseError> for CompileError {
 /// A query ready to run.
 pub struct Compiled {
     pub query: Box<dyn Query>,
+    /// In a relaxed query, the words (top-level clauses) whose matches
+    /// each add [`super::scorers::WORD_CREDIT`] to a unit's score; 0 otherwise.
+    pub words: usize,
     /// Terms of the text field to mark in snippets.
     pub highlight: HashSet<String>,
     pub missing: Vec<Missing>,
@@ -111,10 +115,13 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
         terms: 0,
         quiet: false,
         text_required: single_clause(node),
+        depth: 0,
+        counted: 0,
     };
     let Some(main) = c.node(node, None)? else {
         return Ok(Compiled {
             query: Box::new(EmptyQuery),
+            words: 0,
             highlight: c.highlight,
             missing: c.missing,
         });
@@ -133,26 +140,42 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
     };
     Ok(Compiled {
         query,
+        words: c.counted,
         highlight: c.highlight,
         missing: c.missing,
     })
 }
 
-/// The query's top-level words, phrases and groups that are not excluded,
-/// each compiled alone: a unit's "matched words" are the ones it matches.
-/// Empty for a query of fewer than two.
-pub fn word_clauses(node: &Node, cx: &Context) -> Result<Vec<Box<dyn Query>>, CompileError> {
-    let Node::All(clauses) = node else {
-        return Ok(Vec::new());
+/// One of the query's words, phrases or groups, compiled on the
+/// paragraph and on the title alone: the parts of a score an explanation
+/// shows.
+pub struct ClauseParts {
+    /// The clause as typed.
+    pub typed: String,
+    pub in_text: Box<dyn Query>,
+    /// Unweighted: the title weight multiplies it in a search.
+    pub in_title: Box<dyn Query>,
+}
+
+/// The clauses' parts, and the closeness clauses.
+pub type ExplainedParts = (Vec<ClauseParts>, Vec<Box<dyn Query>>);
+
+/// The query's parts for explaining a unit's score: each top-level word,
+/// phrase or group not excluded (facet scopes aside: they only filter),
+/// and the closeness clauses.
+pub fn explained_parts(
+    node: &Node,
+    query: &str,
+    cx: &Context,
+) -> Result<ExplainedParts, CompileError> {
+    let clauses: Vec<&Node> = match node {
+        Node::All(c) => c
+            .iter()
+            .filter(|(s, _)| *s != Sign::Excluded)
+            .map(|(_, n)| n)
+            .collect(),
+        n => vec![n],
     };
-    let positive: Vec<&Node> = clauses
-        .iter()
-        .filter(|(s, _)| *s != Sign::Excluded)
-        .map(|(_, n)| n)
-        .collect();
-    if positive.len() < 2 {
-        return Ok(Vec::new());
-    }
     let mut c = Compiler {
         cx,
         highlight: HashSet::new(),
@@ -161,12 +184,38 @@ pub fn word_clauses(node: &Node, cx: &Context) -> Result<Vec<Box<dyn Query>>, Co
         terms: 0,
         quiet: true,
         text_required: false,
+        depth: 0,
+        counted: 0,
     };
-    let mut out = Vec::new();
-    for n in positive {
-        out.push(c.node(n, None)?.unwrap_or_else(|| Box::new(EmptyQuery)));
+    let chars: Vec<char> = query.chars().collect();
+    let mut parts = Vec::new();
+    for n in clauses {
+        let own = match n {
+            Node::Scoped {
+                scope: Scope::Facet(_),
+                ..
+            } => continue,
+            Node::Scoped { scope, .. } => Some(*scope),
+            _ => None,
+        };
+        let mut on = |scope: Scope| -> Result<Box<dyn Query>, CompileError> {
+            let q = match own {
+                Some(s) if s != scope => None,
+                _ => c.node(n, Some(scope))?,
+            };
+            Ok(q.unwrap_or_else(|| Box::new(EmptyQuery)))
+        };
+        let (in_text, in_title) = (on(Scope::Text)?, on(Scope::Title)?);
+        let (start, end) = n.span();
+        parts.push(ClauseParts {
+            typed: chars[start.min(chars.len())..end.min(chars.len())]
+                .iter()
+                .collect(),
+            in_text,
+            in_title,
+        });
     }
-    Ok(out)
+    Ok((parts, c.closeness(node)))
 }
 
 /// Whether the query is one word or phrase (with nothing excluded): then
@@ -174,7 +223,9 @@ pub fn word_clauses(node: &Node, cx: &Context) -> Result<Vec<Box<dyn Query>>, Co
 fn single_clause(node: &Node) -> bool {
     match node {
         Node::Word { .. } | Node::Phrase { .. } => true,
-        Node::All(c) => matches!(c.as_slice(), [(s, n)] if *s != Sign::Excluded && single_clause(n)),
+        Node::All(c) => {
+            matches!(c.as_slice(), [(s, n)] if *s != Sign::Excluded && single_clause(n))
+        }
         _ => false,
     }
 }
@@ -182,19 +233,24 @@ fn single_clause(node: &Node) -> bool {
 /// The words and phrases a unit may hold in its paragraph for the query
 /// to count it: every one not excluded and not scoped to a field other
 /// than the text.
-fn text_clauses<'n>(node: &'n Node, out: &mut Vec<&'n Node>) {
+/// Each counts once, however often it is repeated.
+fn text_clauses<'n>(node: &'n Node, seen: &mut HashSet<String>, out: &mut Vec<&'n Node>) {
     match node {
-        Node::Word { .. } | Node::Phrase { .. } => out.push(node),
+        Node::Word { .. } | Node::Phrase { .. } => {
+            if !repeated(seen, "", node) {
+                out.push(node);
+            }
+        }
         Node::Scoped {
             scope: Scope::Text,
             node,
-        } => text_clauses(node, out),
+        } => text_clauses(node, seen, out),
         Node::Scoped { .. } => {}
         Node::All(c) => c
             .iter()
             .filter(|(s, _)| *s != Sign::Excluded)
-            .for_each(|(_, n)| text_clauses(n, out)),
-        Node::Any(b) => b.iter().for_each(|n| text_clauses(n, out)),
+            .for_each(|(_, n)| text_clauses(n, seen, out)),
+        Node::Any(b) => b.iter().for_each(|n| text_clauses(n, seen, out)),
     }
 }
 
@@ -241,6 +297,10 @@ struct Compiler<'a, 'c> {
     quiet: bool,
     /// A word must be in the paragraph; the title only adds to its score.
     text_required: bool,
+    /// How deep in groups the clause being compiled is (0: top level).
+    depth: usize,
+    /// Top-level clauses given a [`super::scorers::WORD_CREDIT`] (relaxed queries).
+    counted: usize,
 }
 
 /// A clause's shape without its place in the query, to find repeats.
@@ -391,7 +451,7 @@ impl Compiler<'_, '_> {
     /// when the query has none there (only `title:` or facet scopes).
     fn in_text(&mut self, node: &Node) -> Result<Option<Q>, CompileError> {
         let mut clauses = Vec::new();
-        text_clauses(node, &mut clauses);
+        text_clauses(node, &mut HashSet::new(), &mut clauses);
         self.quiet = true;
         let mut parts = Vec::new();
         for clause in clauses {
@@ -495,16 +555,32 @@ impl Compiler<'_, '_> {
             Node::All(clauses) => {
                 let mut parts: Vec<(Occur, Q)> = Vec::new();
                 let mut seen = HashSet::new();
+                let top = self.depth == 0;
                 for (sign, sub) in clauses {
                     // `trump trump trump …` asks for no more than `trump`.
                     if repeated(&mut seen, &format!("{sign:?}"), sub) {
                         continue;
                     }
-                    let Some(q) = self.node(sub, scope)? else {
+                    self.depth += 1;
+                    let compiled = self.node(sub, scope);
+                    self.depth -= 1;
+                    let Some(q) = compiled? else {
                         continue;
                     };
+                    // A relaxed query ranks units by the words they hold.
+                    let q = if top
+                        && !self.cx.conjunction
+                        && !self.quiet
+                        && *sign != Sign::Excluded
+                        && !sub.is_filter()
+                    {
+                        self.counted += 1;
+                        Box::new(Counted(q)) as Q
+                    } else {
+                        q
+                    };
                     let occur = match sign {
-                        Sign::Plain if self.cx.conjunction => Occur::Must,
+                        Sign::Plain if self.cx.conjunction || sub.is_filter() => Occur::Must,
                         Sign::Plain => Occur::Should,
                         Sign::Required => Occur::Must,
                         Sign::Excluded => Occur::MustNot,
@@ -537,17 +613,29 @@ impl Compiler<'_, '_> {
             Node::Any(branches) => {
                 let mut parts = Vec::new();
                 let mut seen = HashSet::new();
+                self.depth += 1;
                 for b in branches {
                     if repeated(&mut seen, "", b) {
                         continue;
                     }
-                    if let Some(q) = self.node(b, scope)? {
-                        parts.push(q);
+                    match self.node(b, scope) {
+                        Ok(Some(q)) => parts.push(q),
+                        Ok(None) => {}
+                        Err(e) => {
+                            self.depth -= 1;
+                            return Err(e);
+                        }
                     }
                 }
+                self.depth -= 1;
                 Ok(any_of(parts))
             }
-            Node::Scoped { scope, node } => self.node(node, Some(*scope)),
+            Node::Scoped { scope, node } => {
+                self.depth += 1;
+                let q = self.node(node, Some(*scope));
+                self.depth -= 1;
+                q
+            }
             Node::Word { text, span, .. } | Node::Phrase { text, span, .. }
                 if matches!(scope, Some(Scope::Facet(_))) =>
             {
@@ -749,73 +837,5 @@ impl Compiler<'_, '_> {
             parts.push(self.expanded(near, scope));
         }
         Ok(all_of(parts))
-    }
-}
-
-/// A query whose scorer may be asked about a document it has already
-/// passed. tantivy 0.27's phrase scorer asserts against that when it sits
-/// under `-` and has run out of matches (`-"1 author"` next to an empty
-/// phrase); exclusions are wrapped in this so any query stays answerable.
-#[derive(Debug)]
-struct Guarded(Q);
-
-impl Clone for Guarded {
-    fn clone(&self) -> Self {
-        Guarded(self.0.box_clone())
-    }
-}
-
-impl Query for Guarded {
-    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        Ok(Box::new(GuardedWeight(self.0.weight(scoring)?)))
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        self.0.query_terms(visitor);
-    }
-}
-
-struct GuardedWeight(Box<dyn Weight>);
-
-impl Weight for GuardedWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(GuardedScorer(self.0.scorer(reader, boost)?)))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.0.explain(reader, doc)
-    }
-}
-
-struct GuardedScorer(Box<dyn Scorer>);
-
-impl DocSet for GuardedScorer {
-    fn advance(&mut self) -> DocId {
-        self.0.advance()
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        let doc = self.0.doc();
-        if doc >= target {
-            doc
-        } else {
-            self.0.seek(target)
-        }
-    }
-
-    // `seek_danger` keeps DocSet's default, which checks `doc()` first.
-
-    fn doc(&self) -> DocId {
-        self.0.doc()
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.0.size_hint()
-    }
-}
-
-impl Scorer for GuardedScorer {
-    fn score(&mut self) -> Score {
-        self.0.score()
     }
 }

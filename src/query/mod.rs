@@ -1,16 +1,18 @@
 //! The query language: [`parse`] turns what a user types into a tree of
 //! words, phrases, patterns, scopes and signs; [`compile`] turns the tree
-//! into a tantivy query against one index generation; [`lexicon`] expands
+//! into a tantivy query against one index generation ([`scorers`]: the
+//! wrappers it needs that tantivy lacks); [`lexicon`] expands
 //! patterns and fuzzy words against the index's terms, within bounds;
 //! [`suggest`] proposes corrected queries when nothing is found.
 
 pub mod compile;
 pub mod lexicon;
 pub mod parse;
+pub mod scorers;
 pub mod suggest;
 
 pub use compile::{
-    word_clauses,
-    compile, CompileError, Compiled, Context, Missing, MAX_QUERY_CLAUSES, MAX_QUERY_TERMS,
+    compile, explained_parts, ClauseParts, CompileError, Compiled, Context, Missing,
+    MAX_QUERY_CLAUSES, MAX_QUERY_TERMS,
 };
 pub use parse::{parse, Node, ParseError, Scope, Sign, MAX_FUZZY_DISTANCE};

@@ -128,11 +128,43 @@ impl Node {
         }
     }
 
+    /// The 0-based `[start, end)` character columns the clause covers.
+    pub fn span(&self) -> (usize, usize) {
+        let join = |a: (usize, usize), b: (usize, usize)| (a.0.min(b.0), a.1.max(b.1));
+        match self {
+            Node::Word { span, .. } | Node::Phrase { span, .. } => *span,
+            Node::Scoped { node, .. } => node.span(),
+            Node::All(c) => c
+                .iter()
+                .map(|(_, n)| n.span())
+                .reduce(join)
+                .unwrap_or((0, 0)),
+            Node::Any(b) => b.iter().map(Node::span).reduce(join).unwrap_or((0, 0)),
+        }
+    }
+
+    /// Whether the clause only filters (`author:grinberg`): it stays
+    /// required when the words are relaxed, and is not one of the words.
+    pub fn is_filter(&self) -> bool {
+        matches!(
+            self,
+            Node::Scoped {
+                scope: Scope::Facet(_),
+                ..
+            }
+        )
+    }
+
     /// Whether dropping the all-words requirement can change the answer:
-    /// the query joins two or more plain clauses.
+    /// the query joins two or more plain clauses that are not filters.
     pub fn relaxable(&self) -> bool {
         match self {
-            Node::All(c) => c.iter().filter(|(s, _)| *s == Sign::Plain).count() > 1,
+            Node::All(c) => {
+                c.iter()
+                    .filter(|(s, n)| *s == Sign::Plain && !n.is_filter())
+                    .count()
+                    > 1
+            }
             Node::Word { text, .. } => {
                 analysis::terms(&mut analysis::text_analyzer(), text).len() > 1
             }

@@ -17,8 +17,8 @@ pub use request::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
 pub use response::{
-    FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit,
-    SimilarResponse,
+    Explanation, FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit,
+    SimilarResponse, WordScore,
 };
 pub use searcher::Searcher;
 pub use service::SearchService;

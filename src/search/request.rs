@@ -106,6 +106,9 @@ pub struct SearchRequest {
     /// millisecond of work) and answers [`Error::Timeout`]. None: no limit.
     #[serde(skip)]
     pub deadline: Option<Instant>,
+    /// Explain each hit's score (`--explain`, `explain=true`).
+    #[serde(default)]
+    pub explain: bool,
 }
 
 /// Most hits one search lists. Memory grows with the hits found, not
@@ -157,6 +160,7 @@ impl SearchRequest {
             offset: 0,
             facet_limit: DEFAULT_FACET_LIMIT,
             deadline: None,
+            explain: false,
         }
     }
 }

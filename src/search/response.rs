@@ -9,6 +9,33 @@ use crate::index::schema::FacetField;
 use crate::model::UnitView;
 use crate::text::snippet::Snippet;
 
+/// Why a hit ranks where it does: its score taken apart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    /// The hit's score: the words' parts plus closeness.
+    pub score: f32,
+    /// Per word, phrase or group of the query, in order.
+    pub words: Vec<WordScore>,
+    /// How much more a match in the title weighs than one in the paragraph.
+    pub title_weight: f32,
+    /// What the words' closeness added: the plain words as one phrase and
+    /// neighbouring pairs side by side in the paragraph.
+    pub closeness: f32,
+}
+
+/// One word's (or phrase's) part of a score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WordScore {
+    /// As typed in the query.
+    pub word: String,
+    /// Whether the unit holds it (in the paragraph or the title).
+    pub matched: bool,
+    /// BM25 in the paragraph.
+    pub text: f32,
+    /// BM25 in the title, times the title weight.
+    pub title: f32,
+}
+
 /// One search hit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
@@ -21,6 +48,9 @@ pub struct Hit {
     pub matched_words: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query_words: Option<usize>,
+    /// Why it ranks here (when asked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explanation>,
     pub snippet: Snippet,
 }
 

@@ -15,11 +15,13 @@ use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQu
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 
+use super::partial;
 use super::request::{
     check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
-use super::partial;
-use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit};
+use super::response::{
+    Explanation, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit, WordScore,
+};
 use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
 use crate::index::integrity::{self, Verification};
@@ -176,6 +178,7 @@ impl Searcher {
                 query: Box::new(AllQuery),
                 highlight: HashSet::new(),
                 missing: Vec::new(),
+                words: 0,
             });
         };
         let catalog = self.catalog(searcher)?;
@@ -194,30 +197,59 @@ impl Searcher {
         })
     }
 
-    /// The query's words compiled one by one, to count those a partial
-    /// match holds.
-    fn word_clauses(
+    /// Takes each hit's score apart: BM25 per word in the paragraph and in
+    /// the title, and what closeness added.
+    fn explain(
         &self,
         searcher: &tantivy::Searcher,
         text: &str,
         node: &Node,
-        deadline: Option<Instant>,
+        page: &[(f32, DocAddress, Option<usize>)],
+        hits: &mut [Hit],
         started: Instant,
-    ) -> Result<Vec<Box<dyn Query>>> {
+    ) -> Result<()> {
         let catalog = self.catalog(searcher)?;
         let resolve = |field: FacetField, value: &str| self.resolve_value(&catalog, field, value);
+        let title_weight = self.title_boost();
         let cx = query::Context {
             searcher,
             fields: self.fields(),
-            title_boost: self.title_boost(),
-            conjunction: false,
+            title_boost: title_weight,
+            conjunction: true,
             resolve: &resolve,
-            deadline,
+            deadline: None,
         };
-        query::word_clauses(node, &cx).map_err(|e| match e {
+        let (parts, closeness) = query::explained_parts(node, text, &cx).map_err(|e| match e {
             query::CompileError::Invalid(e) => Error::Query(e.pointing_into(text)),
             query::CompileError::Timeout => timeout(started),
-        })
+        })?;
+        // A unit a part does not match scores nothing for it.
+        let bm25 =
+            |q: &dyn Query, addr: DocAddress| q.explain(searcher, addr).map_or(0.0, |e| e.value());
+        for (hit, &(score, addr, _)) in hits.iter_mut().zip(page) {
+            let words: Vec<WordScore> = parts
+                .iter()
+                .map(|p| {
+                    let (text, title) = (
+                        bm25(&*p.in_text, addr),
+                        bm25(&*p.in_title, addr) * title_weight,
+                    );
+                    WordScore {
+                        word: p.typed.clone(),
+                        matched: text > 0.0 || title > 0.0,
+                        text,
+                        title,
+                    }
+                })
+                .collect();
+            hit.explain = Some(Explanation {
+                score,
+                words,
+                title_weight,
+                closeness: closeness.iter().map(|q| bm25(&**q, addr)).sum(),
+            });
+        }
+        Ok(())
     }
 
     /// How much more a title match weighs than one in the paragraph.
@@ -285,11 +317,7 @@ impl Searcher {
         let relaxable = node.as_ref().is_some_and(Node::relaxable);
         if gathered.total == 0 && relaxable {
             let loose = compile(false)?;
-            let wide = UnitCollector {
-                keep: partial::candidates(collector.keep),
-                ..collector.clone()
-            };
-            let again = self.gather(&searcher, &*loose.query, &wide)?;
+            let again = self.gather(&searcher, &*loose.query, &collector)?;
             if again.timed_out {
                 return Err(timeout(started));
             }
@@ -300,43 +328,27 @@ impl Searcher {
             }
         }
         let full_matches = if relaxed { 0 } else { gathered.total };
-        let words = match node.as_ref() {
-            Some(node) if relaxable && collector.keep > 0 => self.word_clauses(
-                &searcher,
-                &request.query,
-                node,
-                deadline,
-                started,
-            )?,
-            _ => Vec::new(),
+        let mut query_words = compiled.words;
+        let partial_hit = |&(score, addr): &(f32, DocAddress)| {
+            let (words, score) = partial::words_and_score(score);
+            (score, addr, Some(words))
         };
-        let mut ranked: Vec<(f32, DocAddress, Option<usize>)> = if relaxed && !words.is_empty()
-        {
-            let mut partial = partial::rank(&searcher, &words, &gathered.top)
-                .map_err(|e| self.err(e))?;
-            partial.truncate(collector.keep);
-            partial
-                .into_iter()
-                .map(|p| (p.score, p.addr, Some(p.matched)))
-                .collect()
+        let mut ranked: Vec<(f32, DocAddress, Option<usize>)> = if relaxed {
+            gathered.top.iter().map(partial_hit).collect()
         } else {
-            gathered
-                .top
-                .iter()
-                .take(collector.keep)
-                .map(|&(s, a)| (s, a, None))
-                .collect()
+            gathered.top.iter().map(|&(s, a)| (s, a, None)).collect()
         };
         // A page that full matches do not fill goes on with partial ones.
         let short = collector.keep.saturating_sub(ranked.len());
-        if !relaxed && short > 0 && !words.is_empty() {
+        if !relaxed && short > 0 && relaxable {
             let loose = compile(false)?;
+            query_words = loose.words;
             let partial_only = BooleanQuery::new(vec![
                 (Occur::Must, loose.query),
                 (Occur::MustNot, compiled.query.box_clone()),
             ]);
             let more = UnitCollector {
-                keep: partial::candidates(short),
+                keep: short,
                 count_facets: false,
                 ..collector.clone()
             };
@@ -344,14 +356,7 @@ impl Searcher {
             if found.timed_out {
                 return Err(timeout(started));
             }
-            let mut partial =
-                partial::rank(&searcher, &words, &found.top).map_err(|e| self.err(e))?;
-            partial.truncate(short);
-            ranked.extend(
-                partial
-                    .into_iter()
-                    .map(|p| (p.score, p.addr, Some(p.matched))),
-            );
+            ranked.extend(found.top.iter().map(partial_hit));
         }
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
             gathered
@@ -386,8 +391,11 @@ impl Searcher {
         for (hit, &(_, _, matched)) in hits.iter_mut().zip(page) {
             if matched.is_some() {
                 hit.matched_words = matched;
-                hit.query_words = Some(words.len());
+                hit.query_words = Some(query_words);
             }
+        }
+        if let (true, Some(node)) = (request.explain, node.as_ref()) {
+            self.explain(&searcher, &request.query, node, page, &mut hits, started)?;
         }
         Ok(SearchResponse {
             query: request.query.clone(),
@@ -503,6 +511,7 @@ impl Searcher {
                 score,
                 matched_words: None,
                 query_words: None,
+                explain: None,
                 snippet,
             });
         }

@@ -177,16 +177,28 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
     let pairs = pairs(raw);
     let mut filters = Filters::default();
     let mut query = String::new();
+    let mut explain = false;
     for (k, v) in &pairs {
         match k.as_str() {
             "q" => query = v.clone(),
             // An empty date field of the page's form means no date.
             "since" | "until" if v.is_empty() => {}
             "limit" | "offset" | "facet_limit" => {}
+            "explain" => {
+                explain = match v.as_str() {
+                    "true" | "1" => true,
+                    "false" | "0" | "" => false,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "explain={v:?}: use explain=true or explain=false"
+                        )))
+                    }
+                }
+            }
             key => {
                 if !filters.set(key, v.clone()) {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit",
+                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit, explain",
                         Filters::KEYS.join(", ")
                     )));
                 }
@@ -210,6 +222,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
         offset: number(&pairs, "offset", 0, MAX_OFFSET)?,
         facet_limit: number(&pairs, "facet_limit", DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT)?,
         deadline: None,
+        explain,
     })
 }
 

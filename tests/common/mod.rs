@@ -100,7 +100,18 @@ pub fn search(query: &str, extra: &[&str]) -> Value {
     json(&args)
 }
 
-pub fn hits(v: &Value) -> &Vec<Value> {
+/// The hits that match the whole query. A page that they do not fill
+/// goes on with partial matches (marked with `matched_words`), which
+/// [`page`] includes.
+pub fn hits(v: &Value) -> Vec<&Value> {
+    page(v)
+        .iter()
+        .filter(|h| h.get("matched_words").is_none())
+        .collect()
+}
+
+/// Every hit on the page, partial matches included.
+pub fn page(v: &Value) -> &Vec<Value> {
     v["hits"].as_array().expect("hits array")
 }
 
