@@ -281,7 +281,7 @@ fn title_matches_weigh_more_with_a_higher_boost() {
 #[test]
 fn similar_traces_the_oil_claim_and_the_witkoff_visit() {
     let oil = search("\"60%\" oil", &["--outlet", "The New Arab"]);
-    let oil_id = field(&hits(&oil)[0], "id").to_string();
+    let oil_id = field(hits(&oil)[0], "id").to_string();
     let v = json(&["similar", &oil_id, "--json", "--limit", "3"]);
     let first = &hits(&v)[0];
     assert_eq!(field(first, "outlet"), "CBN News", "{v}");
@@ -299,7 +299,7 @@ fn similar_traces_the_oil_claim_and_the_witkoff_visit() {
 
     for (from, to) in [("The New Arab", "Newsweek"), ("Newsweek", "The New Arab")] {
         let w = search("Witkoff Baku", &["--outlet", from]);
-        let id = field(&hits(&w)[0], "id").to_string();
+        let id = field(hits(&w)[0], "id").to_string();
         let v = json(&["similar", &id, "--json", "--limit", "3"]);
         let first = &hits(&v)[0];
         assert_eq!(field(first, "outlet"), to, "{v}");
