@@ -287,7 +287,7 @@ fn facet_limit_lists_the_most_frequent_and_counts_the_rest() {
 #[test]
 fn show_prints_a_unit_with_its_neighbours() {
     let v = search("Witkoff Baku 14 March", &[]);
-    let id = field(&hits(&v)[0], "id").to_string();
+    let id = field(hits(&v)[0], "id").to_string();
     let n = hits(&v)[0]["paragraph"].as_u64().unwrap();
     let shown = json(&["show", &id, "--context", "1", "--json"]);
     let units = shown["units"].as_array().unwrap();
