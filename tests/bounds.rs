@@ -29,7 +29,7 @@ fn stdout(out: &std::process::Output) -> String {
 /// A unit id of the seeds, for `similar`.
 fn some_unit() -> String {
     let v = search("Witkoff", &[]);
-    field(&hits(&v)[0], "id").to_string()
+    field(hits(&v)[0], "id").to_string()
 }
 
 #[test]

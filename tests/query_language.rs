@@ -283,7 +283,7 @@ fn similar_traces_the_oil_claim_and_the_witkoff_visit() {
     let oil = search("\"60%\" oil", &["--outlet", "The New Arab"]);
     let oil_id = field(hits(&oil)[0], "id").to_string();
     let v = json(&["similar", &oil_id, "--json", "--limit", "3"]);
-    let first = &hits(&v)[0];
+    let first = hits(&v)[0];
     assert_eq!(field(first, "outlet"), "CBN News", "{v}");
     assert!(field(first, "text").contains("about 60% of oil resources"));
     // No unit of the same document.
@@ -301,7 +301,7 @@ fn similar_traces_the_oil_claim_and_the_witkoff_visit() {
         let w = search("Witkoff Baku", &["--outlet", from]);
         let id = field(hits(&w)[0], "id").to_string();
         let v = json(&["similar", &id, "--json", "--limit", "3"]);
-        let first = &hits(&v)[0];
+        let first = hits(&v)[0];
         assert_eq!(field(first, "outlet"), to, "{v}");
         assert!(field(first, "text").contains("Witkoff"));
         assert!(v["words"]

@@ -144,10 +144,10 @@ fn units_similar_and_facets() {
         &s,
         "/api/search?q=%2260%25%22%20oil&outlet=The%20New%20Arab",
     );
-    let id = field(&hits(&oil)[0], "id").replace('#', "%23");
+    let id = field(hits(&oil)[0], "id").replace('#', "%23");
     let (status, v) = get(&s, &format!("/api/similar/{id}?limit=3"));
     assert_eq!(status, 200);
-    assert_eq!(field(&hits(&v)[0], "outlet"), "CBN News");
+    assert_eq!(field(hits(&v)[0], "outlet"), "CBN News");
 
     let (status, v) = get(&s, "/api/facets");
     assert_eq!(status, 200);
