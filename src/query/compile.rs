@@ -224,7 +224,13 @@ fn single_clause(node: &Node) -> bool {
     match node {
         Node::Word { .. } | Node::Phrase { .. } => true,
         Node::All(c) => {
-            matches!(c.as_slice(), [(s, n)] if *s != Sign::Excluded && single_clause(n))
+            // Repeats count once (`trump trump` is `trump`).
+            let mut seen = HashSet::new();
+            let distinct: Vec<&(Sign, Node)> = c
+                .iter()
+                .filter(|(s, n)| !repeated(&mut seen, &format!("{s:?}"), n))
+                .collect();
+            matches!(distinct.as_slice(), [(s, n)] if *s != Sign::Excluded && single_clause(n))
         }
         _ => false,
     }

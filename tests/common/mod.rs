@@ -100,13 +100,15 @@ pub fn search(query: &str, extra: &[&str]) -> Value {
     json(&args)
 }
 
-/// The hits that match the whole query. A page that they do not fill
+/// The hits `total_hits` counts: those that match the whole query (or,
+/// in a relaxed search, every hit). A page that full matches do not fill
 /// goes on with partial matches (marked with `matched_words`), which
 /// [`page`] includes.
 pub fn hits(v: &Value) -> Vec<&Value> {
+    let relaxed = v["relaxed"] == true;
     page(v)
         .iter()
-        .filter(|h| h.get("matched_words").is_none())
+        .filter(|h| relaxed || h.get("matched_words").is_none())
         .collect()
 }
 
