@@ -25,8 +25,9 @@
 //!   (`relaxed`). The empty query matches every unit.
 //! - A page that full matches do not fill goes on with the partial
 //!   matches (units that pass the filters and hold some of the words),
-//!   each marked with the words it holds, more words first; they are not
-//!   counted in the total or the facets.
+//!   each marked with the words its paragraph holds, more words first;
+//!   they are not counted in the total or the facets. (In a relaxed
+//!   search, a hit's words are those of its paragraph and title.)
 //! - Filters: values of one field are OR-ed, fields AND-ed. Names are
 //!   forgiving (case, accents, configured aliases); a unit passes an
 //!   author filter when one of its authors is selected. Without a kind
@@ -739,10 +740,18 @@ fn recount(q: &Resolved, units: &[ModelUnit]) -> Expected {
                 ..loose
             };
         }
+        // Words held in the paragraph itself.
+        let in_paragraph: BTreeMap<&str, usize> = units
+            .iter()
+            .map(|u| {
+                let n = distinct.iter().filter(|w| u.text_words.contains(**w)).count();
+                (u.id.as_str(), n)
+            })
+            .collect();
         let partial = loose
             .hits
             .difference(&strict.hits)
-            .map(|id| (id.clone(), held[id]))
+            .map(|id| (id.clone(), in_paragraph[id.as_str()]))
             .collect();
         return Expected { partial, ..strict };
     }

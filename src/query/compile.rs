@@ -16,7 +16,7 @@ use tantivy::Term;
 
 use super::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use super::parse::{Node, ParseError, Scope, Sign};
-use super::scorers::{Counted, Guarded};
+use super::scorers::{Checked, Counted, Guarded};
 use crate::index::schema::{FacetField, Fields};
 use crate::text::analysis;
 
@@ -69,13 +69,31 @@ pub struct Compiled {
 /// Turns a scoped value into the indexed values it selects.
 pub type Resolver<'a> = dyn Fn(FacetField, &str) -> Result<Vec<String>, String> + 'a;
 
+/// Which of a query's plain words a unit must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    /// Every one.
+    All,
+    /// Any (a relaxed search): units rank by how many they hold.
+    Most,
+    /// As `Most`, in the paragraph, and one of the query's rarest words:
+    /// partial matches that fill a page (a unit holding "the" and "of"
+    /// from a pasted quote is no answer, and finding every such unit
+    /// would cost a scan).
+    MostWithRare,
+}
+
+/// The rarest words of a query a partial match must hold one of: the
+/// rarest, and the next ones while their units add up to at most this.
+const RARE_WORDS_UNITS: u64 = 5_000;
+
 /// What compiling needs besides the tree.
 pub struct Context<'a> {
     pub searcher: &'a tantivy::Searcher,
     pub fields: &'a Fields,
     pub title_boost: f32,
-    /// Plain words required (`true`) or any of them enough (relaxed).
-    pub conjunction: bool,
+    /// Which of the plain words a unit must hold.
+    pub words: Words,
     /// The indexed values a scoped value selects (`author:grinberg`), or a
     /// message saying why none does.
     pub resolve: &'a Resolver<'a>,
@@ -127,12 +145,35 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
         });
     };
     let mut parts: Vec<(Occur, Q)> = vec![(Occur::Must, main)];
-    if !c.text_required {
-        if let Some(in_text) = c.in_text(node)? {
-            parts.push((Occur::Must, Box::new(ConstScoreQuery::new(in_text, 0.0))));
+    // Partial matches that fill a page hold a rare word in the paragraph
+    // already, and rank by the words they hold: neither check is needed.
+    let filling = cx.words == Words::MostWithRare;
+    if !c.text_required && !filling {
+        let in_text = c.in_text(node)?;
+        if !in_text.is_empty() {
+            parts.push((
+                Occur::Must,
+                Box::new(Checked {
+                    clauses: in_text,
+                    scored: false,
+                }),
+            ));
         }
     }
-    parts.extend(c.closeness(node).into_iter().map(|q| (Occur::Should, q)));
+    let close = if filling {
+        Vec::new()
+    } else {
+        c.closeness(node)
+    };
+    if !close.is_empty() {
+        parts.push((
+            Occur::Should,
+            Box::new(Checked {
+                clauses: close,
+                scored: true,
+            }),
+        ));
+    }
     let query = if parts.len() == 1 {
         parts.pop().map(|(_, q)| q).expect("one part")
     } else {
@@ -453,9 +494,38 @@ impl Compiler<'_, '_> {
         any_of(per_field).unwrap_or_else(|| Box::new(EmptyQuery))
     }
 
-    /// Any of the query's words or phrases, in the paragraph only; None
-    /// when the query has none there (only `title:` or facet scopes).
-    fn in_text(&mut self, node: &Node) -> Result<Option<Q>, CompileError> {
+    /// Any of the rarest of `words` (each a compiled word): the rarest,
+    /// and the next ones while their units add up to at most
+    /// [`RARE_WORDS_UNITS`].
+    fn rarest(&self, words: Vec<Q>) -> Q {
+        let searcher = self.cx.searcher;
+        let mut costed: Vec<(u64, Q)> = words
+            .into_iter()
+            .map(|q| {
+                let mut units = 0u64;
+                q.query_terms(&mut |term, _| {
+                    units += searcher.doc_freq(term).unwrap_or(0);
+                });
+                (units, q)
+            })
+            .collect();
+        costed.sort_by_key(|(units, _)| *units);
+        let mut total = 0u64;
+        let mut chosen = Vec::new();
+        for (units, q) in costed {
+            total = total.saturating_add(units);
+            if !chosen.is_empty() && total > RARE_WORDS_UNITS {
+                break;
+            }
+            chosen.push(q);
+        }
+        any_of(chosen).unwrap_or_else(|| Box::new(EmptyQuery))
+    }
+
+    /// The query's words and phrases, each in the paragraph only (a unit
+    /// must hold one of them there); none when the query has no words
+    /// there (only `title:` or facet scopes).
+    fn in_text(&mut self, node: &Node) -> Result<Vec<Q>, CompileError> {
         let mut clauses = Vec::new();
         text_clauses(node, &mut HashSet::new(), &mut clauses);
         self.quiet = true;
@@ -466,7 +536,7 @@ impl Compiler<'_, '_> {
             }
         }
         self.quiet = false;
-        Ok(any_of(parts))
+        Ok(parts)
     }
 
     /// Scoring for closeness: each run of plain words as one phrase, and
@@ -562,31 +632,51 @@ impl Compiler<'_, '_> {
                 let mut parts: Vec<(Occur, Q)> = Vec::new();
                 let mut seen = HashSet::new();
                 let top = self.depth == 0;
+                let mut words: Vec<Q> = Vec::new();
+                let mut held: Vec<Q> = Vec::new();
                 for (sign, sub) in clauses {
                     // `trump trump trump …` asks for no more than `trump`.
                     if repeated(&mut seen, &format!("{sign:?}"), sub) {
                         continue;
                     }
+                    let all_words = self.cx.words == Words::All;
+                    // The words of a page-filling query are held in the
+                    // paragraph: found by the rarest, checked at the units
+                    // they find.
+                    let filling = top
+                        && self.cx.words == Words::MostWithRare
+                        && *sign == Sign::Plain
+                        && !self.quiet
+                        && !sub.is_filter();
                     self.depth += 1;
-                    let compiled = self.node(sub, scope);
+                    let compiled = if filling {
+                        self.node(sub, Some(Scope::Text))
+                    } else {
+                        self.node(sub, scope)
+                    };
                     self.depth -= 1;
                     let Some(q) = compiled? else {
                         continue;
                     };
                     // A relaxed query ranks units by the words they hold.
                     let q = if top
-                        && !self.cx.conjunction
+                        && !all_words
                         && !self.quiet
                         && *sign != Sign::Excluded
                         && !sub.is_filter()
                     {
                         self.counted += 1;
+                        if filling {
+                            words.push(q.box_clone());
+                            held.push(Box::new(Counted(q)) as Q);
+                            continue;
+                        }
                         Box::new(Counted(q)) as Q
                     } else {
                         q
                     };
                     let occur = match sign {
-                        Sign::Plain if self.cx.conjunction || sub.is_filter() => Occur::Must,
+                        Sign::Plain if all_words || sub.is_filter() => Occur::Must,
                         Sign::Plain => Occur::Should,
                         Sign::Required => Occur::Must,
                         Sign::Excluded => Occur::MustNot,
@@ -597,6 +687,22 @@ impl Compiler<'_, '_> {
                         q
                     };
                     parts.push((occur, q));
+                }
+                if words.len() > 1 {
+                    let rare = self.rarest(words);
+                    parts.push((Occur::Must, Box::new(ConstScoreQuery::new(rare, 0.0))));
+                    let checked = Checked {
+                        clauses: held,
+                        scored: true,
+                    };
+                    parts.push((Occur::Should, Box::new(checked)));
+                } else {
+                    // One word (repeated): nothing to fill with but it.
+                    parts.extend(
+                        words
+                            .into_iter()
+                            .map(|q| (Occur::Should, Box::new(Counted(q)) as Q)),
+                    );
                 }
                 if parts.is_empty() {
                     return Ok(None);

@@ -12,7 +12,7 @@ pub mod scorers;
 pub mod suggest;
 
 pub use compile::{
-    compile, explained_parts, ClauseParts, CompileError, Compiled, Context, Missing,
+    compile, explained_parts, ClauseParts, CompileError, Compiled, Context, Missing, Words,
     MAX_QUERY_CLAUSES, MAX_QUERY_TERMS,
 };
 pub use parse::{parse, Node, ParseError, Scope, Sign, MAX_FUZZY_DISTANCE};

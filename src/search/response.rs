@@ -43,7 +43,9 @@ pub struct Hit {
     pub unit: UnitView,
     pub score: f32,
     /// For a partial match (a unit holding some, not all, of the query's
-    /// words): how many it holds, and of how many.
+    /// words): how many it holds, and of how many. Partial matches that
+    /// fill a page count the words in their paragraph; those of a relaxed
+    /// search (no unit holds every word), in paragraph or title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub matched_words: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -159,7 +159,12 @@ impl Searcher {
         node: Option<&Node>,
         conjunction: bool,
     ) -> Result<Compiled> {
-        self.compile_until(searcher, text, node, conjunction, None, Instant::now())
+        let words = if conjunction {
+            query::Words::All
+        } else {
+            query::Words::Most
+        };
+        self.compile_until(searcher, text, node, words, None, Instant::now())
     }
 
     /// As [`Searcher::compile`], stopping at `deadline` (a search that
@@ -169,7 +174,7 @@ impl Searcher {
         searcher: &tantivy::Searcher,
         text: &str,
         node: Option<&Node>,
-        conjunction: bool,
+        words: query::Words,
         deadline: Option<Instant>,
         started: Instant,
     ) -> Result<Compiled> {
@@ -187,7 +192,7 @@ impl Searcher {
             searcher,
             fields: self.fields(),
             title_boost: self.title_boost(),
-            conjunction,
+            words,
             resolve: &resolve,
             deadline,
         };
@@ -215,7 +220,7 @@ impl Searcher {
             searcher,
             fields: self.fields(),
             title_boost: title_weight,
-            conjunction: true,
+            words: query::Words::All,
             resolve: &resolve,
             deadline: None,
         };
@@ -297,18 +302,11 @@ impl Searcher {
             facet_limit: request.facet_limit,
             deadline,
         };
-        let compile = |conjunction| {
+        let compile = |words| {
             let node = node.as_ref();
-            self.compile_until(
-                &searcher,
-                &request.query,
-                node,
-                conjunction,
-                deadline,
-                started,
-            )
+            self.compile_until(&searcher, &request.query, node, words, deadline, started)
         };
-        let mut compiled = compile(true)?;
+        let mut compiled = compile(query::Words::All)?;
         let mut gathered = self.gather(&searcher, &*compiled.query, &collector)?;
         let mut relaxed = false;
         if gathered.timed_out {
@@ -316,7 +314,7 @@ impl Searcher {
         }
         let relaxable = node.as_ref().is_some_and(Node::relaxable);
         if gathered.total == 0 && relaxable {
-            let loose = compile(false)?;
+            let loose = compile(query::Words::Most)?;
             let again = self.gather(&searcher, &*loose.query, &collector)?;
             if again.timed_out {
                 return Err(timeout(started));
@@ -341,22 +339,28 @@ impl Searcher {
         // A page that full matches do not fill goes on with partial ones.
         let short = collector.keep.saturating_sub(ranked.len());
         if !relaxed && short > 0 && relaxable {
-            let loose = compile(false)?;
+            let loose = compile(query::Words::MostWithRare)?;
             query_words = loose.words;
-            let partial_only = BooleanQuery::new(vec![
-                (Occur::Must, loose.query),
-                (Occur::MustNot, compiled.query.box_clone()),
-            ]);
+            // Every full match is on the page already (there are fewer
+            // than it holds): the partial ones are the rest.
+            let full: HashSet<DocAddress> = ranked.iter().map(|&(_, a, _)| a).collect();
             let more = UnitCollector {
-                keep: short,
+                keep: ranked.len() + short,
                 count_facets: false,
                 ..collector.clone()
             };
-            let found = self.gather(&searcher, &partial_only, &more)?;
+            let found = self.gather(&searcher, &*loose.query, &more)?;
             if found.timed_out {
                 return Err(timeout(started));
             }
-            ranked.extend(found.top.iter().map(partial_hit));
+            ranked.extend(
+                found
+                    .top
+                    .iter()
+                    .filter(|(_, addr)| !full.contains(addr))
+                    .map(partial_hit)
+                    .take(short),
+            );
         }
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
             gathered
