@@ -404,4 +404,7 @@ fn eval_on_scifact_reaches_the_bm25_baseline() {
     assert_eq!(v["queries"], 300);
     let ndcg = v["ndcg@10"].as_f64().unwrap();
     assert!(ndcg >= 0.679, "nDCG@10 {ndcg} is below the BM25 baseline");
+    // README's figure with the train-tuned weights (0.696): a change of
+    // ranking that loses it shows here.
+    assert!(ndcg >= 0.695, "nDCG@10 {ndcg} is below README's 0.696");
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use nutgraf::render;
-use nutgraf::tools::eval::{self, EvalOptions, DEFAULT_TITLE_BOOST};
+use nutgraf::tools::eval::{self, EvalOptions, DEFAULT_PAIR_WEIGHT, DEFAULT_TITLE_BOOST};
 
 use super::{print, CommandResult, Outcome};
 use crate::Cli;
@@ -20,6 +20,10 @@ pub struct Args {
     /// Extra weight of a title match (tune it on train, report on test).
     #[arg(long, default_value_t = DEFAULT_TITLE_BOOST, value_name = "X")]
     pub title_boost: f32,
+    /// Weight of neighbouring query words found side by side (0: none;
+    /// tune it on train, report on test).
+    #[arg(long, default_value_t = DEFAULT_PAIR_WEIGHT, value_name = "X")]
+    pub pair_weight: f32,
     /// Print JSON (with per-query scores) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -33,6 +37,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let opts = EvalOptions {
         split: args.split.clone(),
         title_boost: args.title_boost,
+        pair_weight: args.pair_weight,
         ..EvalOptions::default()
     };
     let report = eval::run(&args.beir, scratch.path(), &opts)?;
@@ -40,14 +45,15 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         print(&render::json(&report))?;
     } else {
         print(&format!(
-            "nDCG@10 {:.4}   Recall@100 {:.4}   MRR@10 {:.4}\n{} queries ({} split), {} documents, title boost {}\n",
+            "nDCG@10 {:.4}   Recall@100 {:.4}   MRR@10 {:.4}\n{} queries ({} split), {} documents, title boost {}, pair weight {}\n",
             report.ndcg_at_10,
             report.recall_at_100,
             report.mrr_at_10,
             report.queries,
             report.split,
             report.documents,
-            report.title_boost
+            report.title_boost,
+            report.pair_weight
         ))?;
     }
     Ok(Outcome::Found)
