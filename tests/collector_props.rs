@@ -744,7 +744,10 @@ fn recount(q: &Resolved, units: &[ModelUnit]) -> Expected {
         let in_paragraph: BTreeMap<&str, usize> = units
             .iter()
             .map(|u| {
-                let n = distinct.iter().filter(|w| u.text_words.contains(**w)).count();
+                let n = distinct
+                    .iter()
+                    .filter(|w| u.text_words.contains(**w))
+                    .count();
                 (u.id.as_str(), n)
             })
             .collect();

@@ -156,6 +156,27 @@ fn units_similar_and_facets() {
 }
 
 #[test]
+fn explain_true_takes_scores_apart_as_the_cli_does() {
+    let s = seeds_server();
+    let (status, v) = get(&s, "/api/search?q=Section%20907&explain=true&limit=3");
+    assert_eq!(status, 200);
+    let cli = json(&[
+        "search",
+        "Section 907",
+        "--json",
+        "--explain",
+        "--limit",
+        "3",
+    ]);
+    let explained =
+        |v: &Value| -> Vec<Value> { page(v).iter().map(|h| h["explain"].clone()).collect() };
+    assert_eq!(explained(&v), explained(&cli));
+    assert!(explained(&v).iter().all(|e| e["words"].is_array()), "{v}");
+    let (_, plain) = get(&s, "/api/search?q=Section%20907");
+    assert!(page(&plain)[0].get("explain").is_none());
+}
+
+#[test]
 fn errors_are_json_with_the_right_status() {
     let s = seeds_server();
     for (path, status, needle) in [
@@ -166,6 +187,7 @@ fn errors_are_json_with_the_right_status() {
         ("/api/search?q=x&kind=poem", 400, "kinds are"),
         ("/api/search?q=x&since=yesterday", 400, "not a date"),
         ("/api/search?q=x&colour=red", 400, "unknown parameter"),
+        ("/api/search?q=x&explain=maybe", 400, "explain=true"),
         ("/api/units/no-such-doc%231", 404, "no unit"),
         ("/api/similar/no-such-doc%231", 404, "no unit"),
         (

@@ -298,6 +298,32 @@ try {
     assert((await hitIds(page)).length > 0, 'the suggested query found nothing');
   });
 
+  await step('partial matches follow the full ones, each saying how many words it holds', async () => {
+    const q = 'normalizing relations Saudi';
+    await settled(page, () => page.goto(`${BASE}/?q=${encodeURIComponent(q)}`), (p) => p.get('q') === q);
+    const notes = await page.$$eval('#results article.hit', (hits) => hits.map((h) => {
+      const n = h.querySelector('.partial-note');
+      return n ? n.textContent.trim() : null;
+    }));
+    assert(notes.length > 1, `${notes.length} hits`);
+    assert(notes[0] === null, `the first hit is marked partial: ${notes[0]}`);
+    const firstPartial = notes.findIndex((n) => n !== null);
+    assert(firstPartial > 0, 'no partial match on the page');
+    for (const n of notes.slice(firstPartial)) {
+      assert(/^Holds [12] of the 3 words$/.test(n || ''), `a partial hit reads ${JSON.stringify(n)}`);
+    }
+  });
+
+  await step('matches in captions are offered as a link, and the link shows them', async () => {
+    await settled(page, () => page.goto(`${BASE}/?q=Wikimedia`), (p) => p.get('q') === 'Wikimedia');
+    const notice = page.locator('#excluded');
+    await notice.waitFor({ state: 'visible' });
+    assert(/1 more in captions/.test(await notice.textContent()), `the notice reads ${JSON.stringify(await notice.textContent())}`);
+    await settled(page, () => page.click('#excluded a.show-kind'), (p) => p.getAll('kind').includes('caption'));
+    assert((await hitIds(page)).length === 1, 'the caption is not shown');
+    assert(await page.isHidden('#excluded'), 'the notice stays when captions are searched');
+  });
+
   await step('stances get distinct colours: supportive and critical on the seeds', async () => {
     await settled(page, () => page.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan');
     const colours = await stanceColours(page);
