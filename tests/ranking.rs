@@ -7,12 +7,21 @@
 mod common;
 
 use common::*;
+use serde_json::Value;
+
+/// `search QUERY --json --limit N` plus flags.
+fn found(query: &str, limit: usize, extra: &[&str]) -> Value {
+    let limit = limit.to_string();
+    let mut args = vec!["search", query, "--json", "--limit", &limit];
+    args.extend_from_slice(extra);
+    json(&args)
+}
 
 #[test]
 fn a_title_alone_does_not_make_a_hit() {
     // Five articles about Azerbaijan: their titles name it, most of their
     // paragraphs do not.
-    let v = search("Azerbaijan", &["--limit", "1000"]);
+    let v = found("Azerbaijan", 1000, &[]);
     let all = page(&v);
     assert!(!all.is_empty());
     for h in all {
@@ -25,19 +34,19 @@ fn a_title_alone_does_not_make_a_hit() {
         .unwrap();
     assert!((all.len() as u64) < every, "every paragraph is a hit");
     // The byline under a critical article is not an Azerbaijan hit.
-    let critical = search("Azerbaijan", &["--stance", "critical", "--limit", "100"]);
+    let critical = found("Azerbaijan", 100, &["--stance", "critical"]);
     for h in page(&critical) {
         assert!(!field(h, "text").contains("Follow him on X"), "{h}");
     }
     // A title word still completes a match of several words and scopes
     // still search titles.
-    let titled = search("title:Azerbaijan", &["--limit", "0"]);
+    let titled = found("title:Azerbaijan", 0, &[]);
     assert!(titled["total_hits"].as_u64().unwrap() > all.len() as u64);
 }
 
 #[test]
 fn a_page_goes_on_with_partial_matches_after_the_full_ones() {
-    let v = search("normalizing relations Saudi", &["--limit", "10"]);
+    let v = found("normalizing relations Saudi", 10, &[]);
     assert_eq!(v["relaxed"], false);
     assert_eq!(v["full_matches"], v["total_hits"]);
     let full = v["full_matches"].as_u64().unwrap() as usize;
@@ -80,7 +89,7 @@ fn a_page_goes_on_with_partial_matches_after_the_full_ones() {
     assert!(text.contains("these hold most of them"), "{text}");
     assert!(text.contains("2 of 3 words"), "{text}");
     // A required word stays required in partial matches.
-    let required = search("normalizing relations +Saudi", &["--limit", "10"]);
+    let required = found("normalizing relations +Saudi", 10, &[]);
     for h in page(&required) {
         assert!(field(h, "text").to_lowercase().contains("saudi"), "{h}");
     }
@@ -107,7 +116,7 @@ fn matches_in_kinds_not_searched_are_counted_and_offered() {
 
 #[test]
 fn explain_takes_each_score_apart() {
-    let v = search("Section 907", &["--explain", "--limit", "3"]);
+    let v = found("Section 907", 3, &["--explain"]);
     let hits = page(&v);
     assert!(!hits.is_empty());
     for h in hits {
