@@ -179,18 +179,9 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
     };
     let _ = writeln!(out, "{summary}");
     for (kind, n) in &r.excluded_by_kind {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.paint(
-                DIM,
-                &format!(
-                    "{n} more in {}s, not searched by default: --kind {}",
-                    visible(kind),
-                    visible(kind)
-                )
-            )
-        );
+        let kind = visible(kind);
+        let line = format!("{n} more in {kind}s, not searched by default: --kind {kind}");
+        let _ = writeln!(out, "{}", style.paint(DIM, &line));
     }
     if r.total_hits > 0 {
         out.push_str(&facets_text(

@@ -125,17 +125,8 @@ const MAX_RUN_TERMS: usize = 32;
 /// Among matches, units where the plain words stand close together and in
 /// the query's order rank higher.
 pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
-    let mut c = Compiler {
-        cx,
-        highlight: HashSet::new(),
-        missing: Vec::new(),
-        clauses: 0,
-        terms: 0,
-        quiet: false,
-        text_required: single_clause(node),
-        depth: 0,
-        counted: 0,
-    };
+    let mut c = Compiler::new(cx, false);
+    c.text_required = single_clause(node);
     let Some(main) = c.node(node, None)? else {
         return Ok(Compiled {
             query: Box::new(EmptyQuery),
@@ -217,17 +208,7 @@ pub fn explained_parts(
             .collect(),
         n => vec![n],
     };
-    let mut c = Compiler {
-        cx,
-        highlight: HashSet::new(),
-        missing: Vec::new(),
-        clauses: 0,
-        terms: 0,
-        quiet: true,
-        text_required: false,
-        depth: 0,
-        counted: 0,
-    };
+    let mut c = Compiler::new(cx, true);
     let chars: Vec<char> = query.chars().collect();
     let mut parts = Vec::new();
     for n in clauses {
@@ -458,7 +439,22 @@ fn all_of(mut queries: Vec<Q>) -> Option<Q> {
     }
 }
 
-impl Compiler<'_, '_> {
+impl<'a, 'c> Compiler<'a, 'c> {
+    /// A compiler at the top of a query; `quiet` for a second pass over
+    /// clauses already counted.
+    fn new(cx: &'c Context<'a>, quiet: bool) -> Self {
+        Compiler {
+            cx,
+            highlight: HashSet::new(),
+            missing: Vec::new(),
+            clauses: 0,
+            terms: 0,
+            quiet,
+            text_required: false,
+            depth: 0,
+            counted: 0,
+        }
+    }
     /// The fields a text word is looked up in, with their boosts.
     fn text_fields(&self, scope: Option<Scope>) -> Vec<(Field, f32)> {
         let f = self.cx.fields;
