@@ -14,6 +14,7 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
+use super::closeness::closeness;
 use super::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use super::parse::{Node, ParseError, Scope, Sign};
 use super::scorers::{Checked, Counted, Guarded};
@@ -101,18 +102,6 @@ pub struct Context<'a> {
     pub deadline: Option<Instant>,
 }
 
-/// How much a unit holding the query's plain words as one contiguous run,
-/// in order, gains: its BM25 for that run, times this.
-pub const PHRASE_WEIGHT: f32 = 1.0;
-/// How much each pair of the query's neighbouring words standing side by
-/// side in a unit gains.
-pub const PAIR_WEIGHT: f32 = 0.3;
-/// Most neighbouring-word pairs scored for closeness (a pasted paragraph
-/// is scored on its first ones).
-const MAX_PAIRS: usize = 16;
-/// Longest run of words scored as one phrase.
-const MAX_RUN_TERMS: usize = 32;
-
 /// Compiles a parsed query. Repeated clauses count once; a query with
 /// more than [`MAX_QUERY_CLAUSES`] clauses or [`MAX_QUERY_TERMS`] terms,
 /// or a pattern matching more than [`MAX_PATTERN_WORDS`] words, is an
@@ -154,7 +143,7 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
     let close = if filling {
         Vec::new()
     } else {
-        c.closeness(node)
+        closeness(node, cx.fields.text)
     };
     if !close.is_empty() {
         parts.push((
@@ -176,68 +165,6 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
         highlight: c.highlight,
         missing: c.missing,
     })
-}
-
-/// One of the query's words, phrases or groups, compiled on the
-/// paragraph and on the title alone: the parts of a score an explanation
-/// shows.
-pub struct ClauseParts {
-    /// The clause as typed.
-    pub typed: String,
-    pub in_text: Box<dyn Query>,
-    /// Unweighted: the title weight multiplies it in a search.
-    pub in_title: Box<dyn Query>,
-}
-
-/// The clauses' parts, and the closeness clauses.
-pub type ExplainedParts = (Vec<ClauseParts>, Vec<Box<dyn Query>>);
-
-/// The query's parts for explaining a unit's score: each top-level word,
-/// phrase or group not excluded (facet scopes aside: they only filter),
-/// and the closeness clauses.
-pub fn explained_parts(
-    node: &Node,
-    query: &str,
-    cx: &Context,
-) -> Result<ExplainedParts, CompileError> {
-    let clauses: Vec<&Node> = match node {
-        Node::All(c) => c
-            .iter()
-            .filter(|(s, _)| *s != Sign::Excluded)
-            .map(|(_, n)| n)
-            .collect(),
-        n => vec![n],
-    };
-    let mut c = Compiler::new(cx, true);
-    let chars: Vec<char> = query.chars().collect();
-    let mut parts = Vec::new();
-    for n in clauses {
-        let own = match n {
-            Node::Scoped {
-                scope: Scope::Facet(_),
-                ..
-            } => continue,
-            Node::Scoped { scope, .. } => Some(*scope),
-            _ => None,
-        };
-        let mut on = |scope: Scope| -> Result<Box<dyn Query>, CompileError> {
-            let q = match own {
-                Some(s) if s != scope => None,
-                _ => c.node(n, Some(scope))?,
-            };
-            Ok(q.unwrap_or_else(|| Box::new(EmptyQuery)))
-        };
-        let (in_text, in_title) = (on(Scope::Text)?, on(Scope::Title)?);
-        let (start, end) = n.span();
-        parts.push(ClauseParts {
-            typed: chars[start.min(chars.len())..end.min(chars.len())]
-                .iter()
-                .collect(),
-            in_text,
-            in_title,
-        });
-    }
-    Ok((parts, c.closeness(node)))
 }
 
 /// Whether the query is one word or phrase (with nothing excluded): then
@@ -282,38 +209,7 @@ fn text_clauses<'n>(node: &'n Node, seen: &mut HashSet<String>, out: &mut Vec<&'
     }
 }
 
-/// The runs of plain words in the query, in order, as analysed terms with
-/// their positions: a phrase, a pattern, a scope or an exclusion ends a
-/// run.
-fn word_runs(node: &Node) -> Vec<Vec<(usize, String)>> {
-    let clauses: Vec<(Sign, &Node)> = match node {
-        Node::All(c) => c.iter().map(|(s, n)| (*s, n)).collect(),
-        n @ Node::Word { .. } => vec![(Sign::Plain, n)],
-        _ => Vec::new(),
-    };
-    let mut runs = vec![Vec::new()];
-    for (sign, n) in clauses {
-        match n {
-            Node::Word {
-                text,
-                prefix: false,
-                fuzzy: None,
-                ..
-            } if sign != Sign::Excluded => {
-                let run = runs.last_mut().expect("a run");
-                let base = run.last().map_or(0, |(p, _): &(usize, String)| p + 1);
-                for (p, t) in analysis::terms_with_positions(&mut analysis::text_analyzer(), text) {
-                    run.push((base + p, t));
-                }
-            }
-            _ => runs.push(Vec::new()),
-        }
-    }
-    runs.retain(|r| r.len() > 1);
-    runs
-}
-
-struct Compiler<'a, 'c> {
+pub(super) struct Compiler<'a, 'c> {
     cx: &'c Context<'a>,
     highlight: HashSet<String>,
     missing: Vec<Missing>,
@@ -442,7 +338,7 @@ fn all_of(mut queries: Vec<Q>) -> Option<Q> {
 impl<'a, 'c> Compiler<'a, 'c> {
     /// A compiler at the top of a query; `quiet` for a second pass over
     /// clauses already counted.
-    fn new(cx: &'c Context<'a>, quiet: bool) -> Self {
+    pub(super) fn new(cx: &'c Context<'a>, quiet: bool) -> Self {
         Compiler {
             cx,
             highlight: HashSet::new(),
@@ -535,44 +431,6 @@ impl<'a, 'c> Compiler<'a, 'c> {
         Ok(parts)
     }
 
-    /// Scoring for closeness: each run of plain words as one phrase, and
-    /// each pair of neighbouring words side by side, in the paragraph (as
-    /// Lucene's edismax `pf` and `pf2` do).
-    fn closeness(&self, node: &Node) -> Vec<Q> {
-        let text = self.cx.fields.text;
-        let phrase = |terms: &[(usize, String)], weight: f32| -> Q {
-            let first = terms[0].0;
-            let terms = terms
-                .iter()
-                .map(|(p, t)| (p - first, Term::from_field_text(text, t)))
-                .collect();
-            Box::new(BoostQuery::new(
-                Box::new(PhraseQuery::new_with_offset(terms)),
-                weight,
-            ))
-        };
-        let mut out = Vec::new();
-        let mut pairs = 0;
-        for run in word_runs(node) {
-            if run.len() > 2 && run.len() <= MAX_RUN_TERMS {
-                out.push(phrase(&run, PHRASE_WEIGHT));
-            }
-            for pair in run.windows(2) {
-                if pairs == MAX_PAIRS {
-                    break;
-                }
-                let weight = if run.len() == 2 {
-                    PHRASE_WEIGHT
-                } else {
-                    PAIR_WEIGHT
-                };
-                out.push(phrase(pair, weight));
-                pairs += 1;
-            }
-        }
-        out
-    }
-
     fn mark(&mut self, scope: Option<Scope>, term: &str) {
         if self.quiet {
             return;
@@ -622,7 +480,11 @@ impl<'a, 'c> Compiler<'a, 'c> {
         Ok(())
     }
 
-    fn node(&mut self, node: &Node, scope: Option<Scope>) -> Result<Option<Q>, CompileError> {
+    pub(super) fn node(
+        &mut self,
+        node: &Node,
+        scope: Option<Scope>,
+    ) -> Result<Option<Q>, CompileError> {
         match node {
             Node::All(clauses) => {
                 let mut parts: Vec<(Occur, Q)> = Vec::new();

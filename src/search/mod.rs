@@ -1,11 +1,14 @@
 //! Answering a search: what is asked ([`request`]), what is answered
 //! ([`response`]: one model for the command line, JSON and the web page),
-//! the [`searcher`] that resolves a request against an open index, the
-//! [`collector`] that ranks hits and counts facets in one pass, [`similar`]
-//! units, and the [`service::SearchService`] seam the front ends ask
-//! through.
+//! the [`searcher`] that resolves a request against an open index (its
+//! [`filters`] resolved forgivingly, [`partial`] matches filling a page,
+//! scores taken apart by [`explain`]), the [`collector`] that ranks hits
+//! and counts facets in one pass, [`similar`] units, and the
+//! [`service::SearchService`] seam the front ends ask through.
 
 pub mod collector;
+pub mod explain;
+pub mod filters;
 pub mod partial;
 pub mod request;
 pub mod response;
