@@ -182,19 +182,22 @@ pub fn parse(query: &str) -> Result<Option<Node>, ParseError> {
     };
     let mut parts = Vec::new();
     loop {
-        if let Some(node) = p.parse_or()? {
-            parts.push((Sign::Plain, node));
+        match p.parse_or()? {
+            // A `)` with no `(` before it is read as a space: the words
+            // on either side join as if it were not there.
+            Some(Node::All(clauses)) => parts.extend(clauses),
+            Some(node) => parts.push((Sign::Plain, node)),
+            None => {}
         }
         p.skip_ws();
         if p.at_end() {
             break;
         }
-        // A `)` with no `(` before it: read as a space.
         p.pos += 1;
     }
-    Ok(match parts.len() {
-        0 => None,
-        1 => parts.pop().map(|(_, n)| n),
+    Ok(match parts.as_slice() {
+        [] => None,
+        [(Sign::Plain, _)] => parts.pop().map(|(_, n)| n),
         _ => Some(Node::All(parts)),
     })
 }
@@ -569,6 +572,15 @@ mod tests {
         assert_eq!(parse("()").unwrap(), None);
         assert_eq!(p("OR Baku OR"), w("Baku", 3));
         assert_eq!(p("Baku)"), w("Baku", 0));
+        // A stray `)` inside pasted text is a space, not a group.
+        assert_eq!(
+            p("to Politico.) As"),
+            Node::All(vec![
+                (Sign::Plain, w("to", 0)),
+                (Sign::Plain, w("Politico.", 3)),
+                (Sign::Plain, w("As", 14)),
+            ])
+        );
         assert_eq!(p("(Baku"), w("Baku", 1));
         assert!(matches!(p("-Baku"), Node::All(ref c) if c[0].0 == Sign::Excluded));
     }
