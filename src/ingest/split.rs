@@ -50,11 +50,13 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 /// A picture's label: "Photo: …", "Image credit: …", "… map, 2000.
-/// Credit: CIA", "(Photo by …)", or a line ending with an agency's credit. A label inside prose ("Big
-/// picture: the resilience …") is not one.
+/// Credit: CIA", "(Photo by …)", or a line ending with an agency's credit
+/// ("…/Getty Images", "(AP Photo/…)", "… in Baku. Reuters"). A label
+/// inside prose ("Big picture: the resilience …") or a source named at the
+/// end of a sentence ("…, he told Reuters.") is not one.
 static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
     built_in(
-        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$",
+        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/\s*(?:getty images|shutterstock|ap photo|reuters|afp)\b[^/]*|\((?:getty images|shutterstock|ap photo|reuters|afp)\b[^)]*\)|(?:^|[.!?]\s+)(?:getty images|shutterstock|ap photo|reuters|afp)\.?)\s*$",
     )
 });
 static LIST_ITEM: LazyLock<Regex> =
@@ -454,6 +456,9 @@ mod tests {
             "What they said about the picture: it was taken in Baku, and it shows the old city at night.",
             "Polls do not necessarily reflect how people will vote in November, the analyst said.",
             "Credit card debt rose again in the third quarter, the report said.",
+            "“What should have been a celebration is a day of betrayal,” Nigel Farage told Reuters.",
+            "Trump plans to visit Copenhagen in September, according to Reuters.",
+            "Obama's office did not immediately respond to a request for comment from AFP.",
         ] {
             assert_eq!(kind(prose), UnitKind::Body, "{prose}");
         }
@@ -463,6 +468,8 @@ mod tests {
             "The Caucasus political map, 2000. Credit: CIA via Wikimedia Commons.",
             "Protesters in Baku on Monday. (Photo by Jane Doe/AFP)",
             "President Aliyev speaks in Baku. Aziz Karimov/Getty Images",
+            "The president waves from the steps. (AP Photo/Evan Vucci)",
+            "Smoke rises over the port on Tuesday. Reuters",
         ] {
             assert_eq!(kind(caption), UnitKind::Caption, "{caption}");
         }
