@@ -51,12 +51,19 @@ static DISCLAIMER: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A picture's label: "Photo: …", "Image credit: …", "… map, 2000.
 /// Credit: CIA", "(Photo by …)", or a line ending with an agency's credit
-/// ("…/Getty Images", "(AP Photo/…)", "… in Baku. Reuters"). A label
-/// inside prose ("Big picture: the resilience …") or a source named at the
-/// end of a sentence ("…, he told Reuters.") is not one.
+/// ("…/Getty Images", "via Reuters", "| AP Photo"). A label inside prose
+/// ("Big picture: the resilience …") is not one, nor a sentence that
+/// names its source ([`CITED_SOURCE`]).
 static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
     built_in(
-        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/\s*(?:getty images|shutterstock|ap photo|reuters|afp)\b[^/]*|\((?:getty images|shutterstock|ap photo|reuters|afp)\b[^)]*\)|(?:^|[.!?]\s+)(?:getty images|shutterstock|ap photo|reuters|afp)\.?)\s*$",
+        r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$|\((?:getty images|ap photo|reuters|afp)\b[^)]*\)\s*$",
+    )
+});
+/// A sentence ending with the agency it quotes or cites ("…, he told
+/// Reuters.", "according to AFP."): prose, though it ends like a credit.
+static CITED_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
+    built_in(
+        r"(?i)\b(?:told|to|from|according to|seen by|obtained by|reviewed by|reported by|said|with)\s+(?:reuters|afp|the associated press)\.?\s*$",
     )
 });
 static LIST_ITEM: LazyLock<Regex> =
@@ -155,7 +162,7 @@ impl Splitter {
         if DISCLAIMER.is_match(text) && chars < 400 {
             return UnitKind::Disclaimer;
         }
-        if CAPTION.is_match(text) && chars < 300 {
+        if CAPTION.is_match(text) && !CITED_SOURCE.is_match(text) && chars < 300 {
             return UnitKind::Caption;
         }
         if LIST_ITEM.is_match(text) {
