@@ -20,7 +20,7 @@ Subcommands (run from the project's root; standard library only):
       python3 scripts/quotes.py draw --nutgraf target/release/nutgraf \\
           --config index-config/allsides.toml --index IDX \\
           --corpus ../shared/data/allsides/articles.jsonl.gz \\
-          --output eval/quotes-allsides.tsv
+          --output target/quotes-allsides.tsv
 
   score     runs every fragment through `nutgraf search --json` (one
             process per fragment) and reports how often the source
@@ -30,7 +30,7 @@ Subcommands (run from the project's root; standard library only):
             with their rank. `--json` prints the same as one JSON object.
 
       python3 scripts/quotes.py score --nutgraf target/release/nutgraf \\
-          --index IDX --config index-config/allsides.toml eval/quotes-allsides.tsv
+          --index IDX --config index-config/allsides.toml target/quotes-allsides.tsv
 
             `--rewrite NAME` searches a rewrite of every fragment instead
             (titles left out, a phrase added...) to measure what a change
@@ -41,7 +41,7 @@ Subcommands (run from the project's root; standard library only):
             fragment as a phrase) and names the likeliest cause of each.
 
       python3 scripts/quotes.py diagnose --nutgraf target/release/nutgraf \\
-          --index IDX --config index-config/allsides.toml eval/quotes-allsides.tsv
+          --index IDX --config index-config/allsides.toml target/quotes-allsides.tsv
 
 What a pasted fragment means to nutgraf's query language (the fragments are
 kept exactly as typed; `score` does not escape anything):
@@ -591,7 +591,7 @@ def main():
     p.add_argument("--corpus", default="../shared/data/allsides/articles.jsonl.gz")
     p.add_argument("-n", "--count", type=int, default=DEFAULT_COUNT)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("-o", "--output", default="eval/quotes-allsides.tsv")
+    p.add_argument("-o", "--output", default="target/quotes-allsides.tsv")
     p.set_defaults(run=draw)
 
     for name, run, text in [
@@ -600,7 +600,7 @@ def main():
     ]:
         p = sub.add_parser(name, help=text)
         nutgraf_args(p)
-        p.add_argument("fragments", nargs="?", default="eval/quotes-allsides.tsv")
+        p.add_argument("fragments", nargs="?", default="target/quotes-allsides.tsv")
         p.add_argument("--deep", type=int, default=1000, help="hits searched for a source not in the top 10")
         p.add_argument("--json", action="store_true", help="print one JSON object")
         if name == "score":
