@@ -29,7 +29,7 @@ pub struct Paragraph {
 }
 
 /// Bumped whenever the built-in rules change, so documents are re-split.
-const BUILT_IN_RULES_VERSION: &str = "split-3";
+const BUILT_IN_RULES_VERSION: &str = "split-4";
 
 fn built_in(pattern: &str) -> Regex {
     Regex::new(pattern).expect("built-in splitting pattern")
@@ -59,6 +59,16 @@ static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
         r"(?i)^(?:photo|image|picture|credit)s?(?: credits?)?\s*:|(?:^|[.!?]\s+)credits?\s*:|\b(?:photo|image|picture) credits?\s*:|\((?:photo|image|picture)s? (?:by|credit|courtesy)\b|(?:/|\b)(?:getty images|shutterstock|ap photo|reuters|afp)\.?\s*\)?\s*$|\((?:getty images|ap photo|reuters|afp)\b[^)]*\)\s*$",
     )
 });
+/// What a page's picture or video player leaves in copied text: "Enlarge
+/// this image toggle caption …", "Image copyright …", "Media playback is
+/// unsupported on your device", CNN's "JUST WATCHED … Replay More
+/// Videos", "[File: …]". Never prose, whatever its length.
+static PLAYER: LazyLock<Regex> = LazyLock::new(|| {
+    built_in(
+        r"(?i)\b(?:toggle|hide) caption\b|^image (?:copyright|caption)\b|\bmedia caption\b|^media playback is unsupported\b|^just watched\b|\breplay more videos\b|\[file:[^\]]*\]\s*$|/\s*ap\s*$",
+    )
+});
+
 /// A sentence ending with the agency it quotes or cites ("…, he told
 /// Reuters.", "according to AFP."): prose, though it ends like a credit.
 static CITED_SOURCE: LazyLock<Regex> = LazyLock::new(|| {
@@ -161,6 +171,9 @@ impl Splitter {
         let chars = text.chars().count();
         if DISCLAIMER.is_match(text) && chars < 400 {
             return UnitKind::Disclaimer;
+        }
+        if PLAYER.is_match(text) {
+            return UnitKind::Caption;
         }
         if CAPTION.is_match(text) && !CITED_SOURCE.is_match(text) && chars < 300 {
             return UnitKind::Caption;
@@ -477,6 +490,10 @@ mod tests {
             "President Aliyev speaks in Baku. Aziz Karimov/Getty Images",
             "The president waves from the steps. (AP Photo/Evan Vucci)",
             "Smoke rises over the port on Tuesday. Reuters",
+            "Enlarge this image toggle caption Charlie Riedel/AP Charlie Riedel/AP",
+            "Image copyright Getty Images Image caption Protesters in Baku",
+            "JUST WATCHED Psaki: Fiscal cliff 'package is good' Replay More Videos ... MUST WATCH Psaki: Fiscal cliff 'package is good' 02:58",
+            "Media playback is unsupported on your device",
         ] {
             assert_eq!(kind(caption), UnitKind::Caption, "{caption}");
         }
