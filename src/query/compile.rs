@@ -3,7 +3,7 @@
 //! resolved to indexed values, patterns and fuzzy words expanded within
 //! bounds, and the deadline checked as it goes.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -225,6 +225,10 @@ pub(super) struct Compiler<'a, 'c> {
     depth: usize,
     /// Top-level clauses given a [`super::scorers::WORD_CREDIT`] (relaxed queries).
     counted: usize,
+    /// Patterns and fuzzy words already expanded (dictionary, `stem*` or
+    /// `word~d`): the paragraph-only pass of a query reuses the main
+    /// pass's dictionary scans.
+    expansions: HashMap<(Field, String), Vec<String>>,
 }
 
 /// A clause's shape without its place in the query, to find repeats.
@@ -349,6 +353,7 @@ impl<'a, 'c> Compiler<'a, 'c> {
             text_required: false,
             depth: 0,
             counted: 0,
+            expansions: HashMap::new(),
         }
     }
     /// The fields a text word is looked up in, with their boosts.
@@ -752,21 +757,30 @@ impl<'a, 'c> Compiler<'a, 'c> {
         let Some((last, before)) = words.split_last() else {
             return Ok(None);
         };
-        let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
-        let mut found = terms_only(
-            lex.with_prefix(last, MAX_EXPANSIONS, self.cx.deadline),
-            &format!("{text}*"),
-            span.0 + 1,
-            &format!("start with `{last}`"),
-            "add letters before the `*`",
-        )?;
-        let chars: Vec<char> = last.chars().collect();
-        for keep in chars.len().saturating_sub(3).max(4)..chars.len() {
-            let stem: String = chars[..keep].iter().collect();
-            if lex.doc_freq(&stem) > 0 && !found.contains(&stem) {
-                found.push(stem);
+        let dictionary = self.dictionary(scope);
+        let key = (dictionary, format!("{last}*"));
+        let found = match self.expansions.get(&key) {
+            Some(found) => found.clone(),
+            None => {
+                let lex = Lexicon::new(self.cx.searcher, dictionary);
+                let mut found = terms_only(
+                    lex.with_prefix(last, MAX_EXPANSIONS, self.cx.deadline),
+                    &format!("{text}*"),
+                    span.0 + 1,
+                    &format!("start with `{last}`"),
+                    "add letters before the `*`",
+                )?;
+                let chars: Vec<char> = last.chars().collect();
+                for keep in chars.len().saturating_sub(3).max(4)..chars.len() {
+                    let stem: String = chars[..keep].iter().collect();
+                    if lex.doc_freq(&stem) > 0 && !found.contains(&stem) {
+                        found.push(stem);
+                    }
+                }
+                self.expansions.insert(key, found.clone());
+                found
             }
-        }
+        };
         let mut parts: Vec<Q> = Vec::new();
         for w in before {
             if let Some(q) = self.words(w, 0, span, scope, false)? {
@@ -787,7 +801,8 @@ impl<'a, 'c> Compiler<'a, 'c> {
         scope: Option<Scope>,
     ) -> Result<Option<Q>, CompileError> {
         let words = analysis::terms(&mut analysis::text_analyzer(), text);
-        let lex = Lexicon::new(self.cx.searcher, self.dictionary(scope));
+        let dictionary = self.dictionary(scope);
+        let lex = Lexicon::new(self.cx.searcher, dictionary);
         let pattern = format!("{text}~{distance}");
         let narrow = if distance > 1 {
             format!("write `{text}~1` or a longer word")
@@ -796,13 +811,21 @@ impl<'a, 'c> Compiler<'a, 'c> {
         };
         let mut parts = Vec::new();
         for w in words {
-            let near = terms_only(
-                lex.within(&w, distance, MAX_EXPANSIONS, self.cx.deadline),
-                &pattern,
-                span.0 + 1,
-                &format!("are within {distance} edits of `{w}`"),
-                &narrow,
-            )?;
+            let key = (dictionary, format!("{w}~{distance}"));
+            let near = match self.expansions.get(&key) {
+                Some(near) => near.clone(),
+                None => {
+                    let near = terms_only(
+                        lex.within(&w, distance, MAX_EXPANSIONS, self.cx.deadline),
+                        &pattern,
+                        span.0 + 1,
+                        &format!("are within {distance} edits of `{w}`"),
+                        &narrow,
+                    )?;
+                    self.expansions.insert(key, near.clone());
+                    near
+                }
+            };
             self.count_terms(near.len(), &pattern, span.0 + 1)?;
             parts.push(self.expanded(near, scope));
         }
