@@ -29,6 +29,7 @@ use crate::index::{IndexInfo, UnitIndex};
 use crate::model::unit::parse_unit_id;
 use crate::model::UnitKind;
 use crate::model::UnitView;
+use crate::query::scorers::Checked;
 use crate::query::suggest;
 use crate::query::{self, Compiled, Node, Scope};
 use crate::search::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
@@ -41,7 +42,7 @@ use crate::text::snippet::Highlighter;
 /// its wake-up (`impeachment`, 21,777 units: 0.65 ms instead of 0.98).
 const PARALLEL_FROM_POSTINGS: u64 = 2_000;
 
-/// The postings of a query's terms in the whole index, estimated from its
+/// The postings a query reads through in the whole index, estimated from its
 /// largest segment (one dictionary lookup per term). A query without
 /// terms (every unit) counts as all of them.
 fn estimated_postings(searcher: &tantivy::Searcher, query: &dyn Query) -> u64 {
@@ -54,7 +55,7 @@ fn estimated_postings(searcher: &tantivy::Searcher, query: &dyn Query) -> u64 {
     };
     let mut postings = 0u64;
     let mut terms = 0;
-    query.query_terms(&mut |term, _| {
+    searched_terms(query, &mut |term| {
         terms += 1;
         postings += largest
             .inverted_index(term.field())
@@ -561,16 +562,18 @@ pub(crate) fn left_out(by_field: HashMap<FacetField, u64>) -> BTreeMap<String, u
         .collect()
 }
 
-/// Visits the terms of a query that a hit may contain, skipping those
-/// under `-` (tantivy's `query_terms` visits both).
-pub fn positive_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
+/// Visits the terms whose postings a query reads through: not those under
+/// `-` (only checked at the units found), nor those of [`Checked`] clauses
+/// (closeness, the paragraph requirement), which tantivy's `query_terms`
+/// visits too.
+fn searched_terms(query: &dyn Query, visit: &mut dyn FnMut(&Term)) {
     if let Some(b) = query.downcast_ref::<BooleanQuery>() {
         for (occur, sub) in b.clauses() {
             if *occur != Occur::MustNot {
-                positive_terms(sub.as_ref(), visit);
+                searched_terms(sub.as_ref(), visit);
             }
         }
-    } else {
+    } else if query.downcast_ref::<Checked>().is_none() {
         query.query_terms(&mut |t, _| visit(t));
     }
 }
