@@ -25,6 +25,7 @@ use crate::index::{stored_str, IndexInfo, UnitIndex, UnitWriter};
 use crate::model::document::Document;
 use crate::model::unit::Unit;
 use crate::model::UnitKind;
+use crate::query::{Bm25Params, TunedTerm};
 use crate::search::Searcher;
 use crate::text::analysis;
 
@@ -43,6 +44,8 @@ pub struct EvalOptions {
     /// by side (search's closeness; 0: none). Chosen on SciFact's train
     /// split.
     pub pair_weight: f32,
+    /// BM25's k1 and b.
+    pub bm25: Bm25Params,
     /// Indexing memory budget in MiB.
     pub memory_budget_mb: usize,
 }
@@ -53,6 +56,7 @@ impl Default for EvalOptions {
             split: "test".into(),
             title_boost: DEFAULT_TITLE_BOOST,
             pair_weight: DEFAULT_PAIR_WEIGHT,
+            bm25: Bm25Params::default(),
             memory_budget_mb: 256,
         }
     }
@@ -89,6 +93,8 @@ pub struct EvalReport {
     pub documents: usize,
     pub title_boost: f32,
     pub pair_weight: f32,
+    pub k1: f32,
+    pub b: f32,
     pub per_query: Vec<QueryScores>,
 }
 
@@ -272,32 +278,74 @@ pub fn rank(
     opts: &EvalOptions,
     depth: usize,
 ) -> Result<Vec<String>> {
-    let title_boost = opts.title_boost;
     let fields = searcher.fields();
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut counts: BTreeMap<String, f32> = BTreeMap::new();
     for t in analysis::terms(&mut analysis::text_analyzer(), text) {
-        *counts.entry(t).or_default() += 1;
+        *counts.entry(t).or_default() += 1.0;
     }
     if counts.is_empty() {
         return Ok(Vec::new());
     }
+    let in_order = analysis::terms_with_positions(&mut analysis::text_analyzer(), text);
+    let reader = searcher.tantivy_searcher();
+    let top = top_of(
+        searcher,
+        &bag_query(searcher, &counts, &in_order, opts),
+        depth,
+    )?;
+    let mut ids = Vec::with_capacity(top.len());
+    for (_, addr) in top {
+        let doc: tantivy::TantivyDocument = reader
+            .doc(addr)
+            .map_err(|e| Error::tantivy(&searcher.index.dir, e))?;
+        ids.push(
+            stored_str(&doc, fields.doc_id)
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    Ok(ids)
+}
+
+fn top_of(
+    searcher: &Searcher,
+    query: &dyn Query,
+    depth: usize,
+) -> Result<Vec<(f32, tantivy::DocAddress)>> {
+    searcher
+        .tantivy_searcher()
+        .search(query, &TopDocs::with_limit(depth).order_by_score())
+        .map_err(|e| Error::tantivy(&searcher.index.dir, e))
+}
+
+/// Each word weighed by `weights` in the text (and the title), and the
+/// query's neighbouring words side by side.
+fn bag_query(
+    searcher: &Searcher,
+    weights: &BTreeMap<String, f32>,
+    in_order: &[(usize, String)],
+    opts: &EvalOptions,
+) -> BooleanQuery {
+    let fields = searcher.fields();
+    let title_boost = opts.title_boost;
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    for (term, n) in &counts {
+    for (term, n) in weights {
         let mut push = |field, weight: f32| {
-            let q: Box<dyn Query> = Box::new(TermQuery::new(
-                Term::from_field_text(field, term),
-                IndexRecordOption::WithFreqs,
-            ));
+            let term = Term::from_field_text(field, term);
+            let q: Box<dyn Query> = if opts.bm25.is_tantivy() {
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))
+            } else {
+                Box::new(TunedTerm::new(term, opts.bm25))
+            };
             clauses.push((Occur::Should, Box::new(BoostQuery::new(q, weight))));
         };
         // A word said twice in a query counts twice, as in a bag of words.
-        push(fields.text, *n as f32);
+        push(fields.text, *n);
         if title_boost > 0.0 {
-            push(fields.title, title_boost * *n as f32);
+            push(fields.title, title_boost * *n);
         }
     }
     if opts.pair_weight > 0.0 {
-        let in_order = analysis::terms_with_positions(&mut analysis::text_analyzer(), text);
         let mut pairs = HashSet::new();
         for pair in in_order.windows(2) {
             let [(_, a), (_, b)] = pair else { continue };
@@ -314,23 +362,7 @@ pub fn rank(
             ));
         }
     }
-    let query = BooleanQuery::new(clauses);
-    let reader = searcher.tantivy_searcher();
-    let top = reader
-        .search(&query, &TopDocs::with_limit(depth).order_by_score())
-        .map_err(|e| Error::tantivy(&searcher.index.dir, e))?;
-    let mut ids = Vec::with_capacity(top.len());
-    for (_, addr) in top {
-        let doc: tantivy::TantivyDocument = reader
-            .doc(addr)
-            .map_err(|e| Error::tantivy(&searcher.index.dir, e))?;
-        ids.push(
-            stored_str(&doc, fields.doc_id)
-                .unwrap_or_default()
-                .to_string(),
-        );
-    }
-    Ok(ids)
+    BooleanQuery::new(clauses)
 }
 
 /// Runs every judged query of a split against an index of the corpus.
@@ -379,6 +411,8 @@ pub fn evaluate(
         documents,
         title_boost: opts.title_boost,
         pair_weight: opts.pair_weight,
+        k1: opts.bm25.k1,
+        b: opts.bm25.b,
         per_query,
     })
 }
