@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
+use crate::search::histogram::{Bucket, Histogram};
 use crate::search::{
     Explanation, FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse,
     SimilarResponse,
@@ -38,6 +39,7 @@ const BOLD: &str = "\x1b[1m";
 const MARK: &str = "\x1b[1;33m";
 const DIM: &str = "\x1b[2m";
 const RESET: &str = "\x1b[0m";
+const CYAN: &str = "\x1b[36m";
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
@@ -191,6 +193,86 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
             &FacetField::ALL,
             facet_values,
         ));
+    }
+    if let Some(h) = &r.histogram {
+        out.push_str(&histogram_text(h, style));
+    }
+    out
+}
+
+/// A histogram as one line per bucket: its name, the count (and the
+/// share of every unit of the bucket, when normalised), and a bar scaled
+/// to the largest bucket and the terminal's width, stacked by the split's
+/// values (one fill each, named in the legend); then what no bucket holds.
+pub fn histogram_text(h: &Histogram, style: Style) -> String {
+    const FILLS: [char; 6] = ['█', '▓', '▒', '░', '▞', '·'];
+    let fill = |i: usize| FILLS[i.min(FILLS.len() - 1)];
+    let mut out = String::new();
+    let legend: Vec<String> = h
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{} {}", fill(i), visible(v)))
+        .collect();
+    let title = format!("By {}, split by {}:", h.interval.as_str(), h.split.as_str());
+    let _ = writeln!(
+        out,
+        "\n{}  {}",
+        style.paint(BOLD, &title),
+        legend.join("  ")
+    );
+    let label = h.buckets.iter().map(|b| b.start.len()).max().unwrap_or(4);
+    let count = h
+        .buckets
+        .iter()
+        .map(|b| b.count.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let tail = count + if h.normalized { 8 } else { 0 };
+    let width = style.width.saturating_sub(label + tail + 5).clamp(10, 60);
+    let value = |b: &Bucket| b.share.unwrap_or(b.count as f64);
+    let top = h.buckets.iter().map(value).fold(0.0, f64::max);
+    for b in &h.buckets {
+        let cells = if top > 0.0 {
+            (value(b) / top * width as f64).round() as usize
+        } else {
+            0
+        };
+        // Each value's part of the bar, rounded on the running total so
+        // the parts add up to the whole.
+        let mut bar = String::new();
+        let (mut before, mut drawn) = (0u64, 0usize);
+        for (i, v) in h.values.iter().enumerate() {
+            let n = b.by.iter().find(|(x, _)| x == v).map_or(0, |(_, n)| *n);
+            before += n;
+            let upto = (before as f64 / b.count.max(1) as f64 * cells as f64).round() as usize;
+            bar.extend(std::iter::repeat_n(fill(i), upto.saturating_sub(drawn)));
+            drawn = drawn.max(upto);
+        }
+        let share = b.share.map(|s| format!(" {:>6.2}%", s * 100.0));
+        let _ = writeln!(
+            out,
+            "  {:<label$} {:>count$}{}  {}",
+            b.start,
+            b.count,
+            share.unwrap_or_default(),
+            style.paint(CYAN, &bar),
+        );
+    }
+    let mut notes = Vec::new();
+    if h.imprecise > 0 {
+        notes.push(format!(
+            "{} dated more coarsely than a {}",
+            h.imprecise,
+            h.interval.as_str()
+        ));
+    }
+    if h.undated > 0 {
+        notes.push(format!("{} undated", h.undated));
+    }
+    if !notes.is_empty() {
+        let note = format!("  not in a bucket: {}", notes.join(", "));
+        let _ = writeln!(out, "{}", style.paint(DIM, &note));
     }
     out
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use nutgraf::render;
+use nutgraf::search::{HistogramRequest, IntervalChoice};
 use nutgraf::tools::bench::{self, BenchOptions, BenchQuery};
 
 use super::{open_searcher, print, CommandResult, Outcome};
@@ -41,12 +42,26 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Ask every query for a date histogram too (as `search
+    /// --histogram`), to measure what it costs.
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "auto", value_parser = IntervalChoice::NAMES)]
+    pub histogram: Option<String>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let mut queries: Vec<BenchQuery> = Vec::new();
     for f in &args.queries {
         queries.extend(bench::read_queries(f)?);
+    }
+    if let Some(interval) = &args.histogram {
+        let asked = HistogramRequest {
+            interval: IntervalChoice::parse(interval)?,
+            ..HistogramRequest::default()
+        };
+        for q in &mut queries {
+            q.request.histogram = Some(asked.clone());
+        }
     }
     if queries.is_empty() {
         return Err(nutgraf::Error::Input(

@@ -1,9 +1,12 @@
 //! `nutgraf search`: ranked, highlighted paragraphs with facet counts.
 
 use clap::builder::RangedU64ValueParser;
+use nutgraf::index::schema::FacetField;
 use nutgraf::render;
+use nutgraf::search::histogram::DEFAULT_SPLIT_TOP;
 use nutgraf::search::{
-    Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
+    Filters, HistogramRequest, IntervalChoice, SearchRequest, DEFAULT_FACET_LIMIT,
+    MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
 
 use super::{open_service, print, style, CommandResult, Outcome};
@@ -61,11 +64,43 @@ pub struct Args {
     /// words' closeness added.
     #[arg(long)]
     pub explain: bool,
+    /// Count the hits by date: auto (a readable number of buckets), day,
+    /// week, month or year. Write `--histogram` alone for auto, or
+    /// `--histogram=month`. Units dated more coarsely than the interval
+    /// are counted as imprecise, units without a date as undated.
+    #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
+          default_missing_value = "auto", value_parser = IntervalChoice::NAMES)]
+    pub histogram: Option<String>,
+    /// With the histogram: each bucket's count also as a share of every
+    /// unit published in it (same filters, no query).
+    #[arg(long)]
+    pub normalize: bool,
+    /// Split the histogram's buckets by this facet: stance (default),
+    /// outlet, genre or kind.
+    #[arg(long, value_name = "FACET")]
+    pub split: Option<String>,
+    /// Values of the split listed; the rest are summed as "other".
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SPLIT_TOP)]
+    pub split_top: usize,
 }
 
 impl Args {
-    pub fn request(&self) -> SearchRequest {
-        SearchRequest {
+    pub fn request(&self) -> Result<SearchRequest, nutgraf::Error> {
+        let asked = self.histogram.is_some() || self.normalize || self.split.is_some();
+        let histogram = if asked {
+            Some(HistogramRequest {
+                interval: IntervalChoice::parse(self.histogram.as_deref().unwrap_or("auto"))?,
+                split: match &self.split {
+                    Some(s) => HistogramRequest::split_field(s)?,
+                    None => FacetField::Stance,
+                },
+                split_top: self.split_top,
+                normalize: self.normalize,
+            })
+        } else {
+            None
+        };
+        Ok(SearchRequest {
             query: self.query.clone(),
             filters: Filters {
                 author: self.author.clone(),
@@ -81,13 +116,14 @@ impl Args {
             facet_limit: self.facet_limit.unwrap_or(DEFAULT_FACET_LIMIT),
             deadline: None,
             explain: self.explain,
-        }
+            histogram,
+        })
     }
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let service = open_service(cli, false)?;
-    let response = service.search(&args.request())?;
+    let response = service.search(&args.request()?)?;
     if args.json {
         print(&render::json(&response))?;
     } else {

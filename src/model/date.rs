@@ -70,16 +70,39 @@ pub fn latest_plausible_year() -> i32 {
 
 /// The (proleptic Gregorian) year of a day counted from 1970-01-01.
 fn year_of_day(days: i64) -> i32 {
-    // Whole 400-year cycles of 146,097 days, counted from 0000-03-01 so
-    // that the leap day ends a year.
+    (day_ymd(days) / 10_000) as i32
+}
+
+/// The day a `YYYYMMDD` number names, counted from 1970-01-01 (for
+/// date arithmetic: weeks, gaps between buckets).
+pub fn day_number(ymd: u64) -> i64 {
+    let (y, m, d) = (
+        (ymd / 10_000) as i64,
+        ((ymd / 100) % 100) as i64,
+        (ymd % 100) as i64,
+    );
+    // Years counted from March, so the leap day ends a year.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The `YYYYMMDD` number of a day counted from 1970-01-01.
+pub fn day_ymd(days: i64) -> u64 {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let year = yoe + era * 400 + i64::from(mp >= 10);
-    year as i32
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y * 10_000 + m * 100 + d) as u64
 }
 
 /// A date as nutgraf keeps it (`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), from the
@@ -128,6 +151,18 @@ mod tests {
         assert_eq!(normalise_date("March 2025"), None);
         assert_eq!(date_span("2025-03"), Some((20250301, 20250331)));
         assert_eq!(date_span("2025"), Some((20250101, 20251231)));
+    }
+
+    #[test]
+    fn day_numbers_round_trip() {
+        assert_eq!(day_number(19700101), 0);
+        assert_eq!(day_number(20000301) - day_number(20000228), 2);
+        assert_eq!(day_number(19691231), -1);
+        for ymd in [19000101, 19700101, 20000229, 20191007, 20251231, 21000301] {
+            assert_eq!(day_ymd(day_number(ymd)), ymd);
+        }
+        // 2019-10-07 was a Monday: (days + 3) mod 7 is 0 on Mondays.
+        assert_eq!((day_number(20191007) + 3).rem_euclid(7), 0);
     }
 
     #[test]

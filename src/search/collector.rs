@@ -22,6 +22,7 @@ use tantivy::index::SegmentId;
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
+use super::histogram::{DateTally, NO_VALUE};
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
 
 /// The filters of a search, already resolved to exact indexed values.
@@ -47,6 +48,22 @@ pub struct FacetValues {
     /// not pay).
     keys: HashMap<FacetField, OnceLock<Vec<String>>>,
     segments: HashMap<SegmentId, SegmentMaps>,
+    /// Per split field, the units by date span and split value, read on
+    /// the first histogram split by it.
+    dates: HashMap<FacetField, OnceLock<DateRows>>,
+}
+
+/// The units by date span and split value: each unit's row in a table of
+/// the distinct `(first day, last day, value index)` of the generation.
+/// Read once per index generation and split field, so a histogram costs a
+/// hit one array read and one increment, and segments' counts add up row
+/// by row (reading three columns per hit, then merging by key, more than
+/// doubled a broad query's time).
+#[derive(Debug, Default)]
+pub struct DateRows {
+    rows: Vec<(u64, u64, u32)>,
+    /// Per segment, per unit (document id), its row.
+    segments: HashMap<SegmentId, Arc<Vec<u32>>>,
 }
 
 /// Per column ordinal, the indices of its names.
@@ -137,7 +154,75 @@ impl FacetValues {
                 .map(|f| (f, OnceLock::new()))
                 .collect(),
             segments,
+            dates: FacetField::ALL
+                .into_iter()
+                .map(|f| (f, OnceLock::new()))
+                .collect(),
         })
+    }
+
+    /// Makes sure the date rows of a split field are read (the collector
+    /// only looks them up).
+    pub fn read_dates(
+        &self,
+        searcher: &tantivy::Searcher,
+        split: FacetField,
+    ) -> tantivy::Result<()> {
+        let Some(lock) = self.dates.get(&split) else {
+            return Ok(());
+        };
+        if lock.get().is_some() {
+            return Ok(());
+        }
+        let mut dates = DateRows::default();
+        let mut row_of: HashMap<(u64, u64, u32), u32> = HashMap::new();
+        let mut froms = vec![None; BLOCK];
+        let mut tos = vec![None; BLOCK];
+        let mut splits = vec![None; BLOCK];
+        for segment in searcher.segment_readers() {
+            let split_column = self
+                .segments
+                .get(&segment.segment_id())
+                .and_then(|m| m.get(&split));
+            let ff = segment.fast_fields();
+            let (from, to) = (ff.u64(name::PUBLISHED_FROM)?, ff.u64(name::PUBLISHED_TO)?);
+            let max = segment.max_doc();
+            let mut keys = Vec::with_capacity(max as usize);
+            let mut last: Option<((u64, u64, u32), u32)> = None;
+            let docs: Vec<DocId> = (0..max).collect();
+            for block in docs.chunks(BLOCK) {
+                let n = block.len();
+                from.first_vals(block, &mut froms[..n]);
+                to.first_vals(block, &mut tos[..n]);
+                if let Some(s) = split_column {
+                    s.ords.first_vals(block, &mut splits[..n]);
+                }
+                for k in 0..n {
+                    let value = splits[k]
+                        .and_then(|o| split_column?.map.get(o as usize)?.first().copied())
+                        .unwrap_or(NO_VALUE);
+                    let key = (froms[k].unwrap_or(0), tos[k].unwrap_or(0), value);
+                    // Neighbouring units share a document, so mostly a key.
+                    let row = match last {
+                        Some((k0, r)) if k0 == key => r,
+                        _ => {
+                            let next = dates.rows.len() as u32;
+                            let r = *row_of.entry(key).or_insert(next);
+                            if r == next {
+                                dates.rows.push(key);
+                            }
+                            r
+                        }
+                    };
+                    last = Some((key, row));
+                    keys.push(row);
+                }
+            }
+            dates.segments.insert(segment.segment_id(), Arc::new(keys));
+        }
+        // Two searches may read at once; either's result is the same.
+        let _ = lock.set(dates);
+        Ok(())
     }
 
     /// The comparison keys of a field's values.
@@ -159,6 +244,10 @@ impl FacetValues {
             .ok()
             .map(|i| i as u32)
     }
+
+    fn date_rows(&self, split: FacetField) -> Option<&DateRows> {
+        self.dates.get(&split)?.get()
+    }
 }
 
 /// What the collector gathers.
@@ -175,6 +264,8 @@ pub struct Gathered {
     /// The deadline passed before every match was seen: the counts and
     /// hits are partial and must not be shown as an answer.
     pub timed_out: bool,
+    /// With a histogram asked for: the hits by date span and split value.
+    pub dates: Option<DateTally>,
 }
 
 #[derive(Clone)]
@@ -191,6 +282,8 @@ pub struct UnitCollector {
     pub facet_limit: usize,
     /// When to stop looking at matches (see [`Gathered::timed_out`]).
     pub deadline: Option<Instant>,
+    /// Tally the hits by date for a histogram split by this facet.
+    pub histogram: Option<FacetField>,
 }
 
 /// Matches collected between two looks at the clock. Reading the clock
@@ -281,8 +374,45 @@ impl FacetColumn {
     }
 }
 
+/// A segment's hits by row of the generation's [`DateRows`].
+struct DateCounts {
+    /// Per unit, its row.
+    keys: Arc<Vec<u32>>,
+    rows: usize,
+    counts: Vec<u32>,
+    /// The rows counted, in first-counted order (a narrow query's few).
+    touched: Vec<u32>,
+}
+
+impl DateCounts {
+    fn count(&mut self, docs: &[DocId], passes: impl Fn(usize) -> bool) {
+        if self.counts.len() < self.rows {
+            self.counts = vec![0; self.rows];
+        }
+        for (k, &doc) in docs.iter().enumerate() {
+            if passes(k) {
+                if let Some(&row) = self.keys.get(doc as usize) {
+                    let count = &mut self.counts[row as usize];
+                    if *count == 0 {
+                        self.touched.push(row);
+                    }
+                    *count += 1;
+                }
+            }
+        }
+    }
+
+    fn harvest(&self) -> Vec<(u32, u64)> {
+        self.touched
+            .iter()
+            .map(|&row| (row, u64::from(self.counts[row as usize])))
+            .collect()
+    }
+}
+
 pub struct UnitSegmentCollector {
     segment: SegmentOrdinal,
+    tally: Option<DateCounts>,
     facets: Vec<FacetColumn>,
     dates: Option<(Column<u64>, Column<u64>, u64, u64)>,
     keep: usize,
@@ -376,8 +506,20 @@ impl Collector for UnitCollector {
         } else {
             None
         };
+        let tally = self.histogram.map(|split| {
+            let rows = self.values.date_rows(split);
+            DateCounts {
+                keys: rows
+                    .and_then(|r| r.segments.get(&reader.segment_id()).cloned())
+                    .unwrap_or_default(),
+                rows: rows.map_or(0, |r| r.rows.len()),
+                counts: Vec::new(),
+                touched: Vec::new(),
+            }
+        });
         Ok(UnitSegmentCollector {
             segment,
+            tally,
             facets,
             dates,
             keep: self.keep,
@@ -444,8 +586,15 @@ impl Collector for UnitCollector {
         let mut all = Gathered::default();
         let mut heap: Vec<Ranked> = Vec::new();
         let mut by_value: HashMap<FacetField, Vec<u64>> = HashMap::new();
+        let date_rows = self
+            .histogram
+            .and_then(|split| self.values.date_rows(split));
+        let mut by_row: Vec<u64> = vec![0; date_rows.map_or(0, |r| r.rows.len())];
         for f in fruits {
             all.timed_out |= f.stopped;
+            for (row, n) in f.dates.unwrap_or_default() {
+                by_row[row as usize] += n;
+            }
             all.total += f.total;
             heap.extend(f.top.into_iter().map(|(s, a)| Ranked(s, a)));
             for (field, counts) in f.facets {
@@ -493,6 +642,16 @@ impl Collector for UnitCollector {
                     .collect(),
             );
         }
+        if let Some(rows) = date_rows {
+            all.dates = Some(DateTally(
+                by_row
+                    .iter()
+                    .zip(&rows.rows)
+                    .filter(|(n, _)| **n > 0)
+                    .map(|(&n, &key)| (key, n))
+                    .collect(),
+            ));
+        }
         heap.sort_by(|a, b| b.cmp(a));
         heap.truncate(self.keep);
         all.top = heap.into_iter().map(|Ranked(s, a)| (s, a)).collect();
@@ -508,6 +667,8 @@ pub struct SegmentFruit {
     facets: Vec<(FacetField, Vec<(u32, u64)>)>,
     /// Stopped at the deadline before the last match.
     stopped: bool,
+    /// Hits by date row (with a histogram).
+    dates: Option<Vec<(u32, u64)>>,
 }
 
 impl SegmentCollector for UnitSegmentCollector {
@@ -545,6 +706,7 @@ impl SegmentCollector for UnitSegmentCollector {
             total: self.total,
             facets,
             stopped: self.stopped,
+            dates: self.tally.as_ref().map(DateCounts::harvest),
         }
     }
 }
@@ -614,6 +776,9 @@ impl UnitSegmentCollector {
                     verdicts[k] == PASSES || verdicts[k] == own
                 });
             }
+        }
+        if let Some(tally) = &mut self.tally {
+            tally.count(&self.docs, |k| verdicts[k] == PASSES);
         }
         for (k, &verdict) in verdicts.iter().enumerate() {
             if verdict != PASSES {

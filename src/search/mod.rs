@@ -3,12 +3,13 @@
 //! the [`searcher`] that resolves a request against an open index (its
 //! [`filters`] resolved forgivingly, [`partial`] matches filling a page,
 //! scores taken apart by [`explain`]), the [`collector`] that ranks hits
-//! and counts facets in one pass, [`similar`] units, and the
+//! and counts facets (and dates, for a [`histogram`]) in one pass, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
 
 pub mod collector;
 pub mod explain;
 pub mod filters;
+pub mod histogram;
 pub mod partial;
 pub mod request;
 pub mod response;
@@ -16,6 +17,7 @@ pub mod searcher;
 pub mod service;
 pub mod similar;
 
+pub use histogram::{Histogram, HistogramRequest, Interval, IntervalChoice};
 pub use request::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };

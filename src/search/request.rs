@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::histogram::HistogramRequest;
 use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 
@@ -109,6 +110,10 @@ pub struct SearchRequest {
     /// Explain each hit's score (`--explain`, `explain=true`).
     #[serde(default)]
     pub explain: bool,
+    /// Count the hits by date (`--histogram`, `histogram=`); None: no
+    /// histogram.
+    #[serde(skip)]
+    pub histogram: Option<HistogramRequest>,
 }
 
 /// Most hits one search lists. Memory grows with the hits found, not
@@ -161,6 +166,7 @@ impl SearchRequest {
             facet_limit: DEFAULT_FACET_LIMIT,
             deadline: None,
             explain: false,
+            histogram: None,
         }
     }
 }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::histogram::Histogram;
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
 use crate::text::snippet::Snippet;
@@ -143,6 +144,10 @@ pub struct SearchResponse {
     /// (absent when none were).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub facets_left_out: BTreeMap<String, u64>,
+    /// The hits counted by date (when asked): buckets, `imprecise` and
+    /// `undated` sum to `total_hits`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
 }
 
 /// `show`: a unit with its neighbours.

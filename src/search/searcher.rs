@@ -15,6 +15,7 @@ use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQu
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 
+use super::histogram::{DateTally, Histogram, HistogramRequest};
 use super::partial;
 use super::request::{
     check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
@@ -232,8 +233,14 @@ impl Searcher {
             .as_ref()
             .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
         let filters = self.resolve_filters(&searcher, &request.filters, any_kind)?;
+        let values = self.catalog(&searcher)?;
+        if let Some(h) = &request.histogram {
+            values
+                .read_dates(&searcher, h.split)
+                .map_err(|e| self.err(e))?;
+        }
         let collector = UnitCollector {
-            values: self.catalog(&searcher)?,
+            values,
             filters,
             // Counting only (limit 0) keeps no hit, whatever the offset.
             keep: match request.limit {
@@ -243,6 +250,7 @@ impl Searcher {
             count_facets: true,
             facet_limit: request.facet_limit,
             deadline,
+            histogram: request.histogram.as_ref().map(|h| h.split),
         };
         let compile = |words| {
             let node = node.as_ref();
@@ -289,6 +297,7 @@ impl Searcher {
             let more = UnitCollector {
                 keep: ranked.len() + short,
                 count_facets: false,
+                histogram: None,
                 ..collector.clone()
             };
             let found = self.gather(&searcher, &*loose.query, &more)?;
@@ -343,6 +352,16 @@ impl Searcher {
         if let (true, Some(node)) = (request.explain, node.as_ref()) {
             self.explain(&searcher, &request.query, node, page, &mut hits, started)?;
         }
+        let histogram = match &request.histogram {
+            Some(asked) => Some(self.histogram(
+                &searcher,
+                asked,
+                gathered.dates.take().unwrap_or_default(),
+                &collector,
+                started,
+            )?),
+            None => None,
+        };
         Ok(SearchResponse {
             query: request.query.clone(),
             total_hits: gathered.total,
@@ -356,7 +375,40 @@ impl Searcher {
             hits,
             facets: Facets::from_gathered(gathered.facets),
             facets_left_out: left_out(gathered.left_out),
+            histogram,
         })
+    }
+
+    /// The hits' dates in buckets; with `normalize`, every unit under the
+    /// same filters counted too (a second pass, matching all units).
+    fn histogram(
+        &self,
+        searcher: &tantivy::Searcher,
+        asked: &HistogramRequest,
+        tally: DateTally,
+        collector: &UnitCollector,
+        started: Instant,
+    ) -> Result<Histogram> {
+        let all = if asked.normalize {
+            let everything = UnitCollector {
+                keep: 0,
+                count_facets: false,
+                ..collector.clone()
+            };
+            let found = self.gather(searcher, &AllQuery, &everything)?;
+            if found.timed_out {
+                return Err(timeout(started));
+            }
+            Some(found.dates.unwrap_or_default())
+        } else {
+            None
+        };
+        let names = collector
+            .values
+            .values
+            .get(&asked.split)
+            .map_or(&[][..], Vec::as_slice);
+        Histogram::build(asked, &tally, names, all.as_ref())
     }
 
     /// One unit by id.
@@ -523,6 +575,7 @@ impl Searcher {
             count_facets: false,
             facet_limit: 0,
             deadline: None,
+            histogram: None,
         };
         let found = self.gather(&searcher, &query, &collector)?;
         let mut reader = self.unit_reader(&searcher);
@@ -545,6 +598,7 @@ impl Searcher {
             count_facets: true,
             facet_limit: 0,
             deadline: None,
+            histogram: None,
         };
         let g = self.gather(&searcher, &AllQuery, &collector)?;
         Ok(FacetsResponse {

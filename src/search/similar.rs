@@ -85,6 +85,7 @@ pub fn similar_until(
         count_facets: true,
         facet_limit: DEFAULT_FACET_LIMIT,
         deadline,
+        histogram: None,
     };
     let gathered = if words.is_empty() {
         Default::default()

@@ -17,7 +17,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::search::{Filters, SearchRequest, SearchService, DEFAULT_FACET_LIMIT};
+use crate::search::histogram::DEFAULT_SPLIT_TOP;
+use crate::search::{
+    Filters, HistogramRequest, IntervalChoice, SearchRequest, SearchService, DEFAULT_FACET_LIMIT,
+};
 
 use super::errors::{json_errors, ApiError};
 use super::gate::{is_heavy, Gate};
@@ -178,27 +181,39 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
     let mut filters = Filters::default();
     let mut query = String::new();
     let mut explain = false;
+    let mut histogram: Option<HistogramRequest> = None;
     for (k, v) in &pairs {
         match k.as_str() {
             "q" => query = v.clone(),
             // An empty date field of the page's form means no date.
             "since" | "until" if v.is_empty() => {}
             "limit" | "offset" | "facet_limit" => {}
-            "explain" => {
-                explain = match v.as_str() {
-                    "true" | "1" => true,
-                    "false" | "0" | "" => false,
-                    _ => {
-                        return Err(ApiError::bad_request(format!(
-                            "explain={v:?}: use explain=true or explain=false"
-                        )))
-                    }
+            "explain" => explain = switch(k, v)?,
+            "histogram" if v.is_empty() => {}
+            "histogram" => {
+                histogram
+                    .get_or_insert_with(HistogramRequest::default)
+                    .interval =
+                    IntervalChoice::parse(v).map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
+            "normalize" => {
+                if switch(k, v)? {
+                    histogram
+                        .get_or_insert_with(HistogramRequest::default)
+                        .normalize = true;
                 }
             }
+            "split" => {
+                histogram
+                    .get_or_insert_with(HistogramRequest::default)
+                    .split = HistogramRequest::split_field(v)
+                    .map_err(|e| ApiError::bad_request(e.to_string()))?
+            }
+            "split_top" => {}
             key => {
                 if !filters.set(key, v.clone()) {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit, explain",
+                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit, explain, histogram, normalize, split, split_top",
                         Filters::KEYS.join(", ")
                     )));
                 }
@@ -223,7 +238,25 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
         facet_limit: number(&pairs, "facet_limit", DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT)?,
         deadline: None,
         explain,
+        histogram: match histogram {
+            Some(h) => Some(HistogramRequest {
+                split_top: number(&pairs, "split_top", DEFAULT_SPLIT_TOP, MAX_FACET_LIMIT)?,
+                ..h
+            }),
+            None => None,
+        },
     })
+}
+
+/// A yes-or-no parameter: `true`/`1` or `false`/`0`/empty.
+fn switch(key: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" | "1" => Ok(true),
+        "false" | "0" | "" => Ok(false),
+        _ => Err(ApiError::bad_request(format!(
+            "{key}={value:?}: use {key}=true or {key}=false"
+        ))),
+    }
 }
 
 async fn search(State(s): State<Shared>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
