@@ -175,28 +175,28 @@ impl DateTally {
         self.0.iter().map(|(_, n)| n).sum()
     }
 
-    /// The interval `auto` picks: the finest that covers the dated
-    /// units' span in at most [`AUTO_BUCKETS`] buckets and leaves at most
-    /// half of them imprecise (month-only dates make a daily view of
-    /// nothing).
+    /// The interval `auto` picks: the finest whose buckets hold at least
+    /// half of the dated units (month-only dates make a daily view of
+    /// nothing) and span at most [`AUTO_BUCKETS`] buckets from the first
+    /// of them to the last.
     fn auto_interval(&self) -> Interval {
         let dated = || self.0.iter().filter(|((from, _, _), _)| *from > 0);
-        let (Some(first), Some(last)) = (
-            dated().map(|(k, _)| k.0).min(),
-            dated().map(|(k, _)| k.1).max(),
-        ) else {
-            return Interval::Month;
-        };
         let all: u64 = dated().map(|(_, n)| n).sum();
-        let imprecise = |i: Interval| -> u64 {
-            dated()
-                .filter(|((from, to, _), _)| i.start(*from) != i.start(*to))
-                .map(|(_, n)| n)
-                .sum()
+        let fits = |i: Interval| {
+            let precise = || dated().filter(|((from, to, _), _)| i.start(*from) == i.start(*to));
+            let held: u64 = precise().map(|(_, n)| n).sum();
+            let first = precise().map(|(k, _)| k.0).min();
+            let last = precise().map(|(k, _)| k.1).max();
+            match (first, last) {
+                (Some(first), Some(last)) => {
+                    held * 2 >= all && buckets_between(i, first, last) <= AUTO_BUCKETS
+                }
+                _ => false,
+            }
         };
         [Interval::Day, Interval::Week, Interval::Month]
             .into_iter()
-            .find(|&i| buckets_between(i, first, last) <= AUTO_BUCKETS && imprecise(i) * 2 <= all)
+            .find(|&i| fits(i))
             .unwrap_or(Interval::Year)
     }
 }
