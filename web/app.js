@@ -49,6 +49,18 @@
     facets: $('#facets'),
     clearFilters: $('#clear-filters'),
     live: $('#live'),
+    timeline: $('#timeline'),
+    chart: $('#chart'),
+    chartShare: $('#chart-share'),
+    chartCsv: $('#chart-csv'),
+    chartFirst: $('#chart-first'),
+    chartLast: $('#chart-last'),
+    chartLegend: $('#chart-legend'),
+    chartNote: $('#chart-note'),
+    dateRange: $('#date-range'),
+    sinceInput: $('#since-input'),
+    untilInput: $('#until-input'),
+    clearDates: $('#clear-dates'),
   };
 
   // ---------------------------------------------------------------- DOM
@@ -232,6 +244,9 @@
     if (forApi) {
       p.set('limit', String(PAGE_SIZE));
       p.set('offset', String(s.offset));
+      // The timeline above the hits: every search brings its histogram.
+      p.set('histogram', 'auto');
+      if (chartShare) p.set('normalize', 'true');
     } else if (s.offset > 0) {
       p.set('offset', String(s.offset));
     }
@@ -385,6 +400,7 @@
     ui.relaxed.hidden = true;
     ui.excluded.hidden = true;
     ui.pager.hidden = true;
+    ui.timeline.hidden = true;
     renderActiveFilters(s);
     renderFacets(lastFacets || {}, s);
   }
@@ -405,6 +421,7 @@
     ui.relaxed.hidden = !(data.relaxed && hits.length > 0);
     renderExcluded(s, data.excluded_by_kind);
     renderSuggestions(s, data.suggestions);
+    renderTimeline(s, data.histogram);
 
     clear(ui.results);
     if (hits.length === 0) {
@@ -957,6 +974,196 @@
     const next = emptyState();
     next.q = state.q;
     navigate(next, { focusAfter: ui.q });
+  });
+
+  // ---------------------------------------------------------------- timeline
+
+  // Coverage over time: the histogram each search brings, drawn as bars
+  // stacked by the split (stance), built node by node like the rest of the
+  // page. Dragging across bars (or the two date fields) sets the since and
+  // until filters, which go into the address like any other filter.
+  const SVG_NS = 'http://www.w3.org/2000/svg';
+  const CHART_W = 600;
+  const CHART_H = 100;
+  let chartShare = false; // bars as counts, or as shares of all paragraphs
+  let chartBuckets = []; // the buckets drawn, for drag selection
+  let chartInterval = 'month';
+  let chartCsvUrl = null;
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v !== null && v !== undefined) node.setAttribute(k, String(v));
+    }
+    for (const c of children) node.append(typeof c === 'string' ? document.createTextNode(c) : c);
+    return node;
+  }
+
+  /** The last day a bucket covers, as `until` reads it: a month or a year
+   * names itself; a week ends six days after its Monday. */
+  function bucketEnd(interval, start) {
+    if (interval !== 'week') return start;
+    const d = new Date(`${start}T00:00:00Z`);
+    d.setUTCDate(d.getUTCDate() + 6);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function percent(share) {
+    return `${(share * 100).toFixed(share < 0.01 ? 2 : 1)}%`;
+  }
+
+  /** One line per bucket: start, count, each split value, and with shares
+   * the bucket's paragraphs in all and the share. */
+  function timelineCsv(hist, by) {
+    const quote = (v) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+    const head = ['start', 'count', ...hist.values.map((v) => `${hist.split}: ${v}`)];
+    if (hist.normalized) head.push('all', 'share');
+    const lines = [head.map(quote).join(',')];
+    for (const b of hist.buckets) {
+      const row = [b.start, String(b.count), ...hist.values.map((v) => String((b[by] || {})[v] || 0))];
+      if (hist.normalized) row.push(String(b.all), String(b.share));
+      lines.push(row.map(quote).join(','));
+    }
+    lines.push(`imprecise,${hist.imprecise}`, `undated,${hist.undated}`);
+    return lines.join('\r\n') + '\r\n';
+  }
+
+  function renderTimeline(s, hist) {
+    clear(ui.chart);
+    const buckets = hist && Array.isArray(hist.buckets) ? hist.buckets : [];
+    ui.sinceInput.value = s.since;
+    ui.untilInput.value = s.until;
+    ui.clearDates.hidden = !(s.since || s.until);
+    ui.timeline.hidden = buckets.length === 0 && !(s.since || s.until);
+    chartBuckets = buckets;
+    chartInterval = hist ? hist.interval : 'month';
+    ui.chartShare.setAttribute('aria-pressed', chartShare ? 'true' : 'false');
+    if (buckets.length === 0) {
+      clear(ui.chartLegend);
+      ui.chartFirst.textContent = '';
+      ui.chartLast.textContent = '';
+      ui.chartNote.hidden = true;
+      ui.chartCsv.hidden = true;
+      return;
+    }
+    const by = `by_${hist.split}`;
+    const values = Array.isArray(hist.values) ? hist.values : [];
+    const tone = (v) => (hist.split === 'stance' ? stanceTone(v) : String(values.indexOf(v) % STANCE_TONES));
+    const shares = chartShare && hist.normalized;
+    const height = (b) => (shares ? b.share || 0 : b.count);
+    const top = Math.max(...buckets.map(height)) || 1;
+    const w = CHART_W / buckets.length;
+    const gap = w > 4 ? 1 : 0;
+    const summary = buckets.filter((b) => b.count > 0).length;
+    const root = svg('svg', {
+      viewBox: `0 0 ${CHART_W} ${CHART_H}`, preserveAspectRatio: 'none', role: 'img',
+      'aria-label': `Matches by ${chartInterval}: ${buckets.length} bars from ${buckets[0].start} to ${buckets[buckets.length - 1].start}, ${summary} with matches`,
+    });
+    buckets.forEach((b, i) => {
+      const parts = values.map((v) => [v, (b[by] || {})[v] || 0]).filter(([, n]) => n > 0);
+      const said = parts.map(([v, n]) => `${v} ${n.toLocaleString('en')}`).join(', ');
+      const label = `${b.start}: ${b.count.toLocaleString('en')}${shares ? ` (${percent(b.share || 0)} of ${(b.all || 0).toLocaleString('en')})` : ''}${said ? ` · ${said}` : ''}`;
+      const g = svg('g', { class: 'bucket', 'data-start': b.start, 'data-count': b.count },
+        svg('title', null, label),
+        svg('rect', { class: 'bucket-hit', x: i * w, y: 0, width: w, height: CHART_H }));
+      // Stacked from the bottom, the split's values in the legend's order.
+      const total = height(b) / top * CHART_H;
+      let y = CHART_H;
+      for (const [v, n] of parts) {
+        const piece = b.count > 0 ? total * n / b.count : 0;
+        y -= piece;
+        g.append(svg('rect', {
+          class: 'bar', 'data-value': v, 'data-tone': tone(v),
+          x: i * w + gap / 2, y, width: Math.max(w - gap, 0.5), height: piece,
+        }));
+      }
+      root.append(g);
+    });
+    const selection = svg('rect', { class: 'selection', x: 0, y: 0, width: 0, height: CHART_H, visibility: 'hidden' });
+    root.append(selection);
+    ui.chart.append(root);
+    ui.chartFirst.textContent = buckets[0].start;
+    ui.chartLast.textContent = buckets[buckets.length - 1].start;
+
+    clear(ui.chartLegend);
+    for (const v of values) {
+      ui.chartLegend.append(h('span', { class: 'facet-value', 'data-stance': v, 'data-tone': tone(v) }, v));
+    }
+    const notes = [];
+    if (hist.imprecise > 0) notes.push(`${hist.imprecise.toLocaleString('en')} dated more coarsely than a ${chartInterval}`);
+    if (hist.undated > 0) notes.push(`${hist.undated.toLocaleString('en')} undated`);
+    ui.chartNote.textContent = notes.length ? `Not in a bar: ${notes.join(', ')}.` : '';
+    ui.chartNote.hidden = notes.length === 0;
+
+    if (chartCsvUrl) URL.revokeObjectURL(chartCsvUrl);
+    chartCsvUrl = URL.createObjectURL(new Blob([timelineCsv(hist, by)], { type: 'text/csv' }));
+    ui.chartCsv.href = chartCsvUrl;
+    ui.chartCsv.hidden = false;
+  }
+
+  /** The bucket under a pointer, by its x over the chart's width. */
+  function bucketAt(ev) {
+    const box = ui.chart.getBoundingClientRect();
+    const i = Math.floor((ev.clientX - box.left) / box.width * chartBuckets.length);
+    return Math.min(Math.max(i, 0), chartBuckets.length - 1);
+  }
+
+  let dragFrom = null;
+
+  function showSelection(a, b) {
+    const rect = ui.chart.querySelector('.selection');
+    if (!rect) return;
+    const w = CHART_W / chartBuckets.length;
+    rect.setAttribute('x', String(Math.min(a, b) * w));
+    rect.setAttribute('width', String((Math.abs(b - a) + 1) * w));
+    rect.setAttribute('visibility', 'visible');
+  }
+
+  ui.chart.addEventListener('pointerdown', (ev) => {
+    if (chartBuckets.length === 0 || ev.button !== 0) return;
+    dragFrom = bucketAt(ev);
+    ui.chart.setPointerCapture(ev.pointerId);
+    showSelection(dragFrom, dragFrom);
+  });
+  ui.chart.addEventListener('pointermove', (ev) => {
+    if (dragFrom !== null) showSelection(dragFrom, bucketAt(ev));
+  });
+  ui.chart.addEventListener('pointerup', (ev) => {
+    if (dragFrom === null) return;
+    const to = bucketAt(ev);
+    const [a, b] = [Math.min(dragFrom, to), Math.max(dragFrom, to)];
+    dragFrom = null;
+    const next = copyState(state);
+    next.since = chartBuckets[a].start;
+    next.until = bucketEnd(chartInterval, chartBuckets[b].start);
+    next.offset = 0;
+    navigate(next);
+  });
+  ui.chart.addEventListener('pointercancel', () => {
+    dragFrom = null;
+  });
+
+  ui.dateRange.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    if (!ui.dateRange.reportValidity()) return;
+    const next = copyState(state);
+    next.since = ui.sinceInput.value.trim();
+    next.until = ui.untilInput.value.trim();
+    next.offset = 0;
+    navigate(next);
+  });
+
+  ui.clearDates.addEventListener('click', () => {
+    const next = copyState(state);
+    next.since = '';
+    next.until = '';
+    next.offset = 0;
+    navigate(next, { focusAfter: ui.sinceInput });
+  });
+
+  ui.chartShare.addEventListener('click', () => {
+    chartShare = !chartShare;
+    runSearch(state);
   });
 
   // ---------------------------------------------------------------- focus

@@ -104,7 +104,7 @@ const browser = await chromium.launch({
   headless: !process.env.HEADED,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
 const page = await context.newPage();
 page.setDefaultTimeout(TIMEOUT);
 
@@ -392,6 +392,75 @@ try {
     assert(await p2.$eval('#results article.hit .rank', (e) => e.textContent.trim()) === 'Result 10001', 'first rank at the cap is not 10001');
     assert(offsets.every((o) => o <= 10000), `the page asked for offsets ${offsets.join(', ')}`);
     await p2.close();
+  });
+
+  await step('the timeline draws a bar per month, stacked by stance, and says what no bar holds', async () => {
+    await settled(page, () => page.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan' && p.get('histogram') === 'auto');
+    await page.locator('#timeline').waitFor({ state: 'visible' });
+    const api = await (await page.request.get(`${BASE}/api/search?q=Azerbaijan&histogram=auto&limit=1`)).json();
+    const bars = await page.$$eval('#chart g.bucket', (gs) => gs.map((g) => [g.dataset.start, Number(g.dataset.count)]));
+    const expected = api.histogram.buckets.map((b) => [b.start, b.count]);
+    assert(JSON.stringify(bars) === JSON.stringify(expected), `bars ${JSON.stringify(bars)} against ${JSON.stringify(expected)}`);
+    assert(bars.length >= 2, `${bars.length} bars`);
+    const stacked = await page.$$eval('#chart g.bucket', (gs) => gs.map((g) => g.querySelectorAll('rect.bar').length));
+    assert(stacked.some((n) => n >= 2), `no bar is stacked by stance: ${stacked}`);
+    const note = await page.textContent('#chart-note');
+    assert(new RegExp(`${api.histogram.imprecise} dated more coarsely than a month`).test(note), `the note reads ${JSON.stringify(note)}`);
+  });
+
+  await step('a click on a bar, or a drag across bars, sets the date range in the address', async () => {
+    const hit = page.locator('#chart g.bucket rect.bucket-hit');
+    const first = await hit.nth(0).boundingBox();
+    const second = await hit.nth(1).boundingBox();
+    const starts = await page.$$eval('#chart g.bucket', (gs) => gs.map((g) => g.dataset.start));
+    await settled(page, async () => {
+      await page.mouse.move(second.x + second.width / 2, second.y + second.height / 2);
+      await page.mouse.down();
+      await page.mouse.up();
+    }, (p) => p.get('since') === starts[1]);
+    assert(new URL(page.url()).searchParams.get('until') === starts[1], `address bar is ${page.url()}`);
+    assert((await page.$$('#chart g.bucket')).length === 1, 'the chart still shows other months');
+    assert(await page.isVisible('#clear-dates'), 'no way to clear the dates');
+    await settled(page, () => page.goBack(), (p) => !p.get('since'));
+    await page.locator('#chart g.bucket').nth(1).waitFor();
+    await settled(page, async () => {
+      await page.mouse.move(first.x + 2, first.y + first.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(second.x + second.width / 2, second.y + second.height / 2, { steps: 4 });
+      await page.mouse.up();
+    }, (p) => p.get('since') === starts[0]);
+    assert(new URL(page.url()).searchParams.get('until') === starts[1], `address bar is ${page.url()}`);
+  });
+
+  await step('the date fields set and clear the range from the keyboard', async () => {
+    await settled(page, () => page.goto(`${BASE}/?q=Azerbaijan`), (p) => p.get('q') === 'Azerbaijan');
+    await page.fill('#since-input', '2025-03-01');
+    await page.fill('#until-input', '2025-03-31');
+    await settled(page, () => page.press('#until-input', 'Enter'), (p) => p.get('until') === '2025-03-31');
+    const u = new URL(page.url()).searchParams;
+    assert(u.get('since') === '2025-03-01', `address bar is ${page.url()}`);
+    const bars = await page.$$eval('#chart g.bucket', (gs) => gs.map((g) => g.dataset.start));
+    assert(JSON.stringify(bars) === '["2025-03"]', `bars ${JSON.stringify(bars)}`);
+    await page.focus('#clear-dates');
+    await settled(page, () => page.keyboard.press('Enter'), (p) => !p.get('since') && !p.get('until'));
+    assert(!/since=|until=/.test(page.url()), `address bar is ${page.url()}`);
+  });
+
+  await step('the share toggle asks for shares and the CSV link holds the numbers drawn', async () => {
+    await settled(page, () => page.click('#chart-share'), (p) => p.get('normalize') === 'true');
+    assert(await page.getAttribute('#chart-share', 'aria-pressed') === 'true', 'the toggle is not pressed');
+    const titles = await page.$$eval('#chart g.bucket title', (ts) => ts.map((t) => t.textContent));
+    assert(titles.every((t) => /% of [\d,]+/.test(t)), `bar titles ${JSON.stringify(titles)}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#chart-csv')]);
+    assert(download.suggestedFilename() === 'nutgraf-timeline.csv', `the file is named ${download.suggestedFilename()}`);
+    const csv = fs.readFileSync(await download.path(), 'utf8');
+    const lines = csv.trim().split(/\r\n/);
+    assert(/^start,count,stance: /.test(lines[0]) && /,all,share$/.test(lines[0]), `CSV head ${JSON.stringify(lines[0])}`);
+    const api = await (await page.request.get(`${BASE}/api/search?q=Azerbaijan&histogram=auto&normalize=true&limit=1`)).json();
+    for (const b of api.histogram.buckets) {
+      assert(lines.some((l) => l.startsWith(`${b.start},${b.count},`) && l.endsWith(`,${b.all},${b.share}`)), `no CSV line for ${JSON.stringify(b)}: ${csv}`);
+    }
+    await settled(page, () => page.click('#chart-share'), (p) => !p.get('normalize'));
   });
 
   await step('screenshots of a results page (desktop and phone)', async () => {
