@@ -42,6 +42,11 @@ pub struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// A yardstick's JSON report on the same query files (`peer-tantivy
+    /// query IDX FILE > FILE.json`, see ../shared/peers): print both
+    /// sides' percentiles and nutgraf's as a multiple of the yardstick's.
+    #[arg(long, value_name = "FILE.json")]
+    pub compare: Option<PathBuf>,
     /// Ask every query for a date histogram too (as `search
     /// --histogram`), to measure what it costs.
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
@@ -78,6 +83,16 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     };
     let searcher = open_searcher(cli)?;
     let ours = bench::run(&searcher, &queries, opts)?;
+    if let Some(path) = &args.compare {
+        let peer = bench::PeerReport::read(path)?;
+        let comparison = bench::PeerComparison::new(ours, &peer)?;
+        if args.json {
+            print(&render::json(&comparison))?;
+        } else {
+            print(&comparison.text())?;
+        }
+        return Ok(Outcome::Found);
+    }
     if !args.sqlite {
         if args.json {
             print(&render::json(&ours))?;

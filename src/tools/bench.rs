@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use std::fmt::Write as _;
 
@@ -260,6 +260,161 @@ pub fn report_text(r: &BenchReport) -> String {
     out
 }
 
+/// The JSON report of a yardstick program of `../shared/peers` (`peer-…
+/// query IDX FILE`): what `bench --compare` reads to put the same
+/// percentiles side by side.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PeerReport {
+    pub engine: String,
+    #[serde(default)]
+    pub version: String,
+    pub queries: usize,
+    #[serde(default)]
+    pub runs: usize,
+    pub latency_us: PeerLatency,
+    pub qps: f64,
+    #[serde(default)]
+    pub index_bytes: u64,
+    #[serde(default)]
+    pub per_query: Vec<PeerQuery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PeerLatency {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct PeerQuery {
+    pub query: String,
+    #[serde(default)]
+    pub filter: Option<String>,
+    pub median_us: f64,
+    pub hits: u64,
+}
+
+impl PeerReport {
+    pub fn read(path: &Path) -> Result<PeerReport> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+            context: format!("reading the yardstick's report {}", path.display()),
+            source: e,
+        })?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Input(format!(
+                "{}: not a yardstick report ({e}); give the JSON that `peer-tantivy query IDX QUERIES` prints (../shared/peers/README.md)",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// nutgraf beside a yardstick on the same queries: both sides' figures
+/// and nutgraf's time as a multiple of the yardstick's (below 1: faster).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeerComparison {
+    pub nutgraf: BenchReport,
+    pub peer_engine: String,
+    pub peer_version: String,
+    pub peer_p50_us: u64,
+    pub peer_p95_us: u64,
+    pub peer_p99_us: u64,
+    pub peer_qps: f64,
+    pub ratio_p50: f64,
+    pub ratio_p95: f64,
+    pub ratio_p99: f64,
+    /// Queries both ran (by text and filter) whose hit counts agree:
+    /// analysis differs between engines, so some do not.
+    pub same_hits: usize,
+    pub both_ran: usize,
+}
+
+impl PeerComparison {
+    pub fn new(ours: BenchReport, peer: &PeerReport) -> Result<PeerComparison> {
+        if ours.queries != peer.queries {
+            return Err(Error::Input(format!(
+                "the yardstick ran {} queries and nutgraf {}: give both the same query files",
+                peer.queries, ours.queries
+            )));
+        }
+        let ratio = |a: u64, b: f64| a as f64 / b.max(1.0);
+        let key = |q: &str, f: &str| format!("{}\t{}", q.trim(), f.trim());
+        let theirs: std::collections::HashMap<String, u64> = peer
+            .per_query
+            .iter()
+            .map(|q| (key(&q.query, q.filter.as_deref().unwrap_or("")), q.hits))
+            .collect();
+        let mut both_ran = 0;
+        let mut same_hits = 0;
+        for q in &ours.per_query {
+            let filters: Vec<String> = q
+                .filters
+                .pairs()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            if let Some(&hits) = theirs.get(&key(&q.query, &filters.join("\t"))) {
+                both_ran += 1;
+                same_hits += usize::from(hits == q.total_hits);
+            }
+        }
+        Ok(PeerComparison {
+            peer_engine: peer.engine.clone(),
+            peer_version: peer.version.clone(),
+            peer_p50_us: peer.latency_us.p50.round() as u64,
+            peer_p95_us: peer.latency_us.p95.round() as u64,
+            peer_p99_us: peer.latency_us.p99.round() as u64,
+            peer_qps: peer.qps,
+            ratio_p50: ratio(ours.p50_us, peer.latency_us.p50),
+            ratio_p95: ratio(ours.p95_us, peer.latency_us.p95),
+            ratio_p99: ratio(ours.p99_us, peer.latency_us.p99),
+            same_hits,
+            both_ran,
+            nutgraf: ours,
+        })
+    }
+
+    /// One table: each side's percentiles and nutgraf's as a multiple.
+    pub fn text(&self) -> String {
+        let ms = |us: u64| format!("{:.3} ms", us as f64 / 1000.0);
+        let r = &self.nutgraf;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} queries × {} runs, one thread; the yardstick: {} {}",
+            r.queries, r.runs, self.peer_engine, self.peer_version
+        );
+        let _ = writeln!(
+            out,
+            "{:<10} {:>12} {:>12} {:>12}",
+            "", "nutgraf", &self.peer_engine, "nutgraf ÷"
+        );
+        for (name, a, b, x) in [
+            ("p50", r.p50_us, self.peer_p50_us, self.ratio_p50),
+            ("p95", r.p95_us, self.peer_p95_us, self.ratio_p95),
+            ("p99", r.p99_us, self.peer_p99_us, self.ratio_p99),
+        ] {
+            let _ = writeln!(out, "{name:<10} {:>12} {:>12} {:>11.2}×", ms(a), ms(b), x);
+        }
+        let _ = writeln!(
+            out,
+            "{:<10} {:>12.0} {:>12.0} {:>11.2}×",
+            "queries/s",
+            r.qps,
+            self.peer_qps,
+            r.qps / self.peer_qps.max(1e-9)
+        );
+        let _ = writeln!(
+            out,
+            "hit counts agree on {} of {} queries (analysis and what makes a hit differ: README, Performance)",
+            self.same_hits, self.both_ran
+        );
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,5 +447,51 @@ mod tests {
         std::fs::write(&path, "x\tcolour=red\n").unwrap();
         let e = read_queries(&path).unwrap_err().to_string();
         assert!(e.contains(":1") && e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn a_yardstick_report_is_read_and_set_beside_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("peer.json");
+        std::fs::write(
+            &path,
+            r#"{"engine": "tantivy", "version": "tantivy v0.27.0", "queries": 2, "runs": 3,
+                "latency_us": {"p50": 500.0, "p95": 900.0, "p99": 1000.0, "mean": 600.0, "min": 30.0, "max": 1200.0},
+                "qps": 1000.0,
+                "per_query": [{"query": "oil", "filter": null, "median_us": 400.0, "hits": 7},
+                              {"query": "oil", "filter": "stance=left", "median_us": 300.0, "hits": 3}]}"#,
+        )
+        .unwrap();
+        let peer = PeerReport::read(&path).unwrap();
+        let mut left = Filters::default();
+        left.set("stance", "left".into());
+        let figures = |filters: Filters, total_hits| QueryFigures {
+            query: "oil".into(),
+            filters,
+            median_us: 100,
+            total_hits,
+        };
+        let ours = BenchReport {
+            engine: "nutgraf".into(),
+            queries: 2,
+            runs: 3,
+            threads: 1,
+            p50_us: 400,
+            p95_us: 900,
+            p99_us: 1500,
+            max_us: 2000,
+            qps: 800.0,
+            per_query: vec![figures(Filters::default(), 7), figures(left, 4)],
+        };
+        let c = PeerComparison::new(ours.clone(), &peer).unwrap();
+        assert!((c.ratio_p50 - 0.8).abs() < 1e-9);
+        assert!((c.ratio_p99 - 1.5).abs() < 1e-9);
+        assert_eq!((c.same_hits, c.both_ran), (1, 2));
+        assert!(c.text().contains("0.80×"), "{}", c.text());
+        let other = BenchReport { queries: 3, ..ours };
+        assert!(PeerComparison::new(other, &peer).is_err());
+        std::fs::write(&path, "{}").unwrap();
+        let e = PeerReport::read(&path).unwrap_err().to_string();
+        assert!(e.contains("not a yardstick report"), "{e}");
     }
 }
