@@ -8,6 +8,7 @@
 
 pub mod collector;
 pub mod explain;
+pub mod export;
 pub mod filters;
 pub mod partial;
 pub mod request;
@@ -16,6 +17,7 @@ pub mod searcher;
 pub mod service;
 pub mod similar;
 
+pub use export::{ExportSummary, MatchSummary};
 pub use request::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
