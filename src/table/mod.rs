@@ -50,6 +50,27 @@ impl TableFormat {
     }
 }
 
+/// A file name for the rows of a search: `nutgraf-` and the query's
+/// letters and digits, lower-case, runs of anything else as one `-`, at
+/// most 60 of them (`nutgraf-section-907.csv`; `nutgraf-all.csv` for an
+/// empty query). ASCII only, so every browser and shell takes it as is.
+pub fn file_name(query: &str, format: TableFormat) -> String {
+    let mut slug = String::new();
+    for c in query.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+        if slug.len() >= 60 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "all" } else { slug };
+    format!("nutgraf-{slug}.{}", format.as_str())
+}
+
 /// The UTF-8 byte-order mark a CSV starts with: without it, Excel reads
 /// a CSV as the system's legacy code page and garbles every accent and
 /// curly quote; LibreOffice, Numbers, Google Sheets, pandas and Python's
@@ -184,6 +205,25 @@ mod tests {
         fn cells(&self) -> Vec<String> {
             vec![self.a.clone(), self.n.to_string()]
         }
+    }
+
+    #[test]
+    fn file_names_are_plain_ascii_slugs() {
+        let csv = TableFormat::Csv;
+        assert_eq!(file_name("Section 907", csv), "nutgraf-section-907.csv");
+        assert_eq!(
+            file_name("\"health care\" -Obama", TableFormat::Jsonl),
+            "nutgraf-health-care-obama.jsonl"
+        );
+        assert_eq!(file_name("", csv), "nutgraf-all.csv");
+        assert_eq!(
+            file_name("Erdoğan\"; rm -rf /", csv),
+            "nutgraf-erdo-an-rm-rf.csv"
+        );
+        assert_eq!(
+            file_name(&"x".repeat(500), csv).len(),
+            "nutgraf-.csv".len() + 60
+        );
     }
 
     #[test]
