@@ -54,9 +54,11 @@ pub struct MatchSummary {
     /// Units per stance and per outlet, most first (ties by name).
     pub by_stance: Vec<(String, u64)>,
     pub by_outlet: Vec<(String, u64)>,
-    /// The date of the unit whose date begins first and of the one whose
-    /// date ends last, as their articles give them (`2016`, `2016-03`,
-    /// `2016-03-14`); a unit without a date has no say.
+    /// The earliest and the latest date, as the articles give them
+    /// (`2016`, `2016-03`, `2016-03-14`), in calendar order of their
+    /// first day, a less precise date first on the same day (as they
+    /// sort as text: `2016` < `2016-01` < `2016-01-01`); a unit without
+    /// a date has no say.
     pub first_date: Option<String>,
     pub last_date: Option<String>,
 }
@@ -164,22 +166,25 @@ impl Searcher {
                 outlets: HashMap::new(),
             });
         }
-        // (day, address) of the earliest start and of the latest end.
-        let mut first: Option<(u64, DocAddress)> = None;
-        let mut last: Option<(u64, DocAddress)> = None;
+        // Dates in calendar order of their first day, a less precise
+        // date first on the same day (`2016` < `2016-01` < `2016-01-01`,
+        // as the dates sort as text): (first day, last day reversed).
+        let mut first: Option<((u64, u64), DocAddress)> = None;
+        let mut last: Option<((u64, u64), DocAddress)> = None;
         for &(_, addr) in &counted.top {
             let Some(c) = columns.get_mut(addr.segment_ord as usize) else {
                 continue;
             };
             let doc = addr.doc_id;
-            if let Some(day) = c.from.as_ref().and_then(|col| col.first(doc)) {
-                if first.is_none_or(|(d, _)| day < d) {
-                    first = Some((day, addr));
+            let from = c.from.as_ref().and_then(|col| col.first(doc));
+            let to = c.to.as_ref().and_then(|col| col.first(doc));
+            if let (Some(from), Some(to)) = (from, to) {
+                let key = (from, u64::MAX - to);
+                if first.is_none_or(|(k, _)| key < k) {
+                    first = Some((key, addr));
                 }
-            }
-            if let Some(day) = c.to.as_ref().and_then(|col| col.first(doc)) {
-                if last.is_none_or(|(d, _)| day > d) {
-                    last = Some((day, addr));
+                if last.is_none_or(|(k, _)| key > k) {
+                    last = Some((key, addr));
                 }
             }
             if let Some(ord) = c.stance.as_ref().and_then(|col| col.ords().first(doc)) {
@@ -209,7 +214,7 @@ impl Searcher {
             }
         }
         let mut reader = self.unit_reader(&searcher);
-        let mut published = |found: Option<(u64, DocAddress)>| -> Result<Option<String>> {
+        let mut published = |found: Option<((u64, u64), DocAddress)>| -> Result<Option<String>> {
             Ok(match found {
                 Some((_, addr)) => reader.read(addr)?.published,
                 None => None,
