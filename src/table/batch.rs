@@ -82,7 +82,6 @@ fn csv_lines(path: &Path, text: &str) -> Result<Vec<BatchLine>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .comment(Some(b'#'))
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -110,7 +109,10 @@ fn csv_lines(path: &Path, text: &str) -> Result<Vec<BatchLine>> {
         let query_text = record.get(0).unwrap_or_default().trim().to_string();
         let header = first && query_text.eq_ignore_ascii_case("query");
         first = false;
-        if header || record.iter().all(|f| f.trim().is_empty()) {
+        // Comments are skipped here, not by the CSV reader, whose line
+        // count would then leave them out.
+        let comment = query_text.starts_with('#');
+        if header || comment || record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
         // A quote never closed runs to the end of the file: one query
