@@ -114,7 +114,8 @@ pub struct TableWriter<W: Write> {
 }
 
 enum Out<W: Write> {
-    Csv(csv::Writer<W>),
+    // Boxed: the CSV writer's state is ten times the JSON side's.
+    Csv(Box<csv::Writer<W>>),
     Jsonl(io::BufWriter<W>),
 }
 
@@ -133,7 +134,7 @@ impl<W: Write> TableWriter<W> {
                     .buffer_capacity(BUFFER)
                     .from_writer(out);
                 csv.write_record(header).map_err(csv_error)?;
-                Out::Csv(csv)
+                Out::Csv(Box::new(csv))
             }
             TableFormat::Jsonl => Out::Jsonl(io::BufWriter::with_capacity(BUFFER, out)),
         };
