@@ -107,7 +107,7 @@ impl Searcher {
     /// decompressing its block of the store, and an export's units are
     /// all over it, so reading is what an export costs; threads share it
     /// out. Reader `k` reads chunks `k`, `k + readers`, …, and may run at
-    /// most one chunk ahead of the writer: memory stays a few chunks.
+    /// most two chunks ahead of the writer: memory stays a few chunks.
     fn read_in_parallel(
         &self,
         searcher: &tantivy::Searcher,
