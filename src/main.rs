@@ -45,6 +45,10 @@ pub enum Command {
     /// Run a file of queries: one row per query (count, counts per
     /// stance, top outlets, first and last date, best match) as CSV or
     /// JSON Lines.
+    ///
+    /// A line that cannot be read or searched is reported on stderr with
+    /// its line number and gets a row with its error; the batch goes on,
+    /// then exits 2.
     Batch(commands::batch::Args),
     /// Show one unit with the units around it.
     Show(commands::show::Args),
