@@ -5,6 +5,9 @@
 //! scores taken apart by [`explain`]), the [`collector`] that ranks hits
 //! and counts facets in one pass, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
+//!
+//! [`export`] reads every unit a search counts, not a page of them (an
+//! export's rows, a batch's counts).
 
 pub mod collector;
 pub mod explain;
@@ -17,7 +20,6 @@ pub mod searcher;
 pub mod service;
 pub mod similar;
 
-pub use export::{ExportSummary, MatchSummary};
 pub use request::{
     Filters, SearchRequest, DEFAULT_FACET_LIMIT, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
@@ -27,3 +29,5 @@ pub use response::{
 };
 pub use searcher::Searcher;
 pub use service::SearchService;
+
+pub use export::{ExportSummary, MatchSummary};
