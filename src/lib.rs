@@ -14,7 +14,9 @@
 //!   and the [`search::SearchService`] seam;
 //! - [`render`]: terminal text and JSON for the answers;
 //! - [`server`]: the HTTP API and the web page (feature `server`);
-//! - [`tools`]: benchmarks, evaluation and yardsticks.
+//! - [`tools`]: benchmarks, evaluation and yardsticks;
+//! - [`table`]: answers as rows that leave the tool: every match of a
+//!   search with its citation, a batch of queries (CSV, JSON Lines).
 
 pub mod config;
 pub mod error;
@@ -26,6 +28,7 @@ pub mod render;
 pub mod search;
 #[cfg(feature = "server")]
 pub mod server;
+pub mod table;
 pub mod text;
 pub mod tools;
 

@@ -42,6 +42,14 @@ pub enum Command {
     Index(commands::index::Args),
     /// Search paragraphs: ranked, highlighted, filtered and counted.
     Search(commands::search::Args),
+    /// Run a file of queries: one row per query (count, counts per
+    /// stance, top outlets, first and last date, best match) as CSV or
+    /// JSON Lines.
+    ///
+    /// A line that cannot be read or searched is reported on stderr with
+    /// its line number and gets a row with its error; the batch goes on,
+    /// then exits 2.
+    Batch(commands::batch::Args),
     /// Show one unit with the units around it.
     Show(commands::show::Args),
     /// Units in other documents that say most nearly what one unit says:
@@ -101,6 +109,7 @@ fn main() -> ExitCode {
         // Reads: a damaged index is reported as such, never a panic.
         read => commands::guarded(&cli, || match read {
             Command::Search(args) => commands::search::run(&cli, args),
+            Command::Batch(args) => commands::batch::run(&cli, args),
             Command::Show(args) => commands::show::run(&cli, args),
             Command::Similar(args) => commands::similar::run(&cli, args),
             Command::Facets(args) => commands::facets::run(&cli, args),

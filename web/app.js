@@ -399,6 +399,7 @@
     ui.suggestions.hidden = true;
     ui.relaxed.hidden = true;
     ui.excluded.hidden = true;
+    renderDownload(s, 0);
     ui.pager.hidden = true;
     ui.timeline.hidden = true;
     renderActiveFilters(s);
@@ -420,6 +421,7 @@
     renderActiveFilters(s);
     ui.relaxed.hidden = !(data.relaxed && hits.length > 0);
     renderExcluded(s, data.excluded_by_kind);
+    renderDownload(s, total);
     renderSuggestions(s, data.suggestions);
     renderTimeline(s, data.histogram);
 
@@ -467,6 +469,30 @@
       ui.excluded.append(link);
     });
     if (entries.length > 0) ui.excluded.append(', not searched by default');
+  }
+
+  /** "Download all N results": every match the count counts, as the
+   * server's /api/export writes them (CSV, or JSON Lines), for the search
+   * shown (the query and filters, not the page). */
+  let downloadBox = null;
+  function renderDownload(s, total) {
+    if (!downloadBox) {
+      downloadBox = h('p', { id: 'download', class: 'download' });
+      ui.excluded.after(downloadBox);
+    }
+    clear(downloadBox);
+    downloadBox.hidden = !(total > 0);
+    if (downloadBox.hidden) return;
+    const p = stateParams(s, true);
+    p.delete('limit');
+    p.delete('offset');
+    const link = (format, text) => {
+      p.set('format', format);
+      return h('a', { href: '/api/export?' + p.toString(), download: '' }, text);
+    };
+    const what = total === 1 ? 'the 1 result' : `all ${total.toLocaleString('en')} results`;
+    downloadBox.append(link('csv', `Download ${what}`), ' (CSV, for a spreadsheet; or ',
+      link('jsonl', 'JSON Lines'), ')');
   }
 
   function renderSummary(s, data, total, offset, shown) {

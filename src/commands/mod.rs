@@ -14,10 +14,12 @@ use nutgraf::{Config, Error, SearchService, Searcher};
 
 use crate::Cli;
 
+pub mod batch;
 pub mod bench;
 pub mod check;
 pub mod completions;
 pub mod eval;
+pub mod export;
 pub mod facets;
 pub mod index;
 pub mod man;
@@ -96,6 +98,15 @@ pub fn print(text: &str) -> Result<(), Error> {
             context: WRITING_OUTPUT.into(),
             source,
         })
+}
+
+/// A failure to write rows to stdout, as [`print`] reports it (so a
+/// closed pipe ends the command quietly).
+pub fn output_error(source: std::io::Error) -> Error {
+    Error::Io {
+        context: WRITING_OUTPUT.into(),
+        source,
+    }
 }
 
 /// Terminal style: colour only on a terminal and never with NO_COLOR.

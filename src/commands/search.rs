@@ -51,6 +51,21 @@ pub struct Args {
     #[arg(long, default_value_t = 0, value_name = "N",
           value_parser = RangedU64ValueParser::<usize>::new().range(0..=MAX_SEARCH_OFFSET as u64))]
     pub offset: usize,
+    /// Write every match instead of a page: all the units `total_hits`
+    /// counts, best first, streamed as CSV or JSON Lines (--format) with
+    /// citation columns: id, doc_id, paragraph, paragraphs_in_doc,
+    /// outlet, authors, stance, genre, kind, published, url, title, text,
+    /// citation. Not with --limit, --offset, --facet-limit, --json or
+    /// --explain.
+    #[arg(long, conflicts_with_all = ["limit", "offset", "facet_limit", "json", "explain"])]
+    pub all: bool,
+    /// The format of --all (only with it): csv (the default; UTF-8 with a
+    /// byte-order mark, authors joined by "; ", a cell starting with =, +,
+    /// -, @, ', a tab or CR gets a ' in front so that no spreadsheet runs
+    /// it as a formula) or jsonl (one JSON object a line, text exact).
+    #[arg(long, value_name = "FORMAT", requires = "all",
+          value_parser = clap::builder::PossibleValuesParser::new(nutgraf::table::TableFormat::NAMES))]
+    pub format: Option<String>,
     /// Values listed per facet, most frequent first (0: all of them;
     /// default 100 in JSON, 6 in text). Values a filter selects are
     /// always listed.
@@ -122,6 +137,9 @@ impl Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
+    if args.all {
+        return super::export::run(cli, args);
+    }
     let service = open_service(cli, false)?;
     let response = service.search(&args.request()?)?;
     if args.json {

@@ -31,6 +31,8 @@ pub struct UnitReader<'a> {
     fields: &'a Fields,
     dir: &'a Path,
     records: HashMap<String, Arc<DocumentRecord>>,
+    /// Records kept at most (then forgotten all at once).
+    record_limit: usize,
 }
 
 /// A unit's own stored fields.
@@ -50,7 +52,17 @@ impl<'a> UnitReader<'a> {
             fields,
             dir,
             records: HashMap::new(),
+            record_limit: usize::MAX,
         }
+    }
+
+    /// Keeps at most `limit` document records: a reader that visits a
+    /// whole archive (an export) would otherwise keep every record. One
+    /// forgotten costs a read of its document's head, mostly in a block
+    /// the store has just decompressed.
+    pub fn with_record_limit(mut self, limit: usize) -> Self {
+        self.record_limit = limit.max(1);
+        self
     }
 
     /// The unit at `addr`, with its document's record.
@@ -64,6 +76,9 @@ impl<'a> UnitReader<'a> {
                     None => self.record_of(addr, &unit.doc_id, unit.paragraph)?,
                 };
                 let record = Arc::new(record);
+                if self.records.len() >= self.record_limit {
+                    self.records.clear();
+                }
                 self.records.insert(unit.doc_id.clone(), record.clone());
                 record
             }

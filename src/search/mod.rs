@@ -5,9 +5,13 @@
 //! scores taken apart by [`explain`]), the [`collector`] that ranks hits
 //! and counts facets (and dates, for a [`histogram`]) in one pass, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
+//!
+//! [`export`] reads every unit a search counts, not a page of them (an
+//! export's rows, a batch's counts).
 
 pub mod collector;
 pub mod explain;
+pub mod export;
 pub mod filters;
 pub mod histogram;
 pub mod partial;
@@ -27,3 +31,5 @@ pub use response::{
 };
 pub use searcher::Searcher;
 pub use service::SearchService;
+
+pub use export::{ExportSummary, MatchSummary};

@@ -167,7 +167,7 @@ impl Searcher {
 
     /// As [`Searcher::compile`], stopping at `deadline` (a search that
     /// started at `started`).
-    fn compile_until(
+    pub(super) fn compile_until(
         &self,
         searcher: &tantivy::Searcher,
         text: &str,

@@ -6,10 +6,12 @@
 
 use std::time::Instant;
 
+use super::export::{ExportSummary, MatchSummary};
 use super::response::{FacetsResponse, SearchResponse, ShowResponse, SimilarResponse};
 use super::{similar, SearchRequest, Searcher};
 use crate::error::Result;
 use crate::index::integrity;
+use crate::model::UnitView;
 
 /// A search backend: everything a front end can ask.
 pub trait SearchService: Send + Sync {
@@ -23,6 +25,17 @@ pub trait SearchService: Send + Sync {
         -> Result<SimilarResponse>;
     /// Counts over the whole index.
     fn facets(&self) -> Result<FacetsResponse>;
+    /// Every unit a search counts (its `total_hits`, not a page), best
+    /// first, each handed to `each` as soon as it is read, so memory
+    /// does not grow with the rows; `each` failing stops the export.
+    fn export(
+        &self,
+        request: &SearchRequest,
+        each: &mut dyn FnMut(UnitView) -> Result<()>,
+    ) -> Result<ExportSummary>;
+    /// Counts per stance and outlet, first and last date and the best
+    /// match of the units a search counts (a batch's row).
+    fn summary(&self, request: &SearchRequest) -> Result<MatchSummary>;
     /// How many units can be searched now.
     fn units(&self) -> u64;
     /// Where the units are, for messages ("the index at DIR").
@@ -55,6 +68,18 @@ impl SearchService for Searcher {
 
     fn facets(&self) -> Result<FacetsResponse> {
         Searcher::facets(self)
+    }
+
+    fn export(
+        &self,
+        request: &SearchRequest,
+        each: &mut dyn FnMut(UnitView) -> Result<()>,
+    ) -> Result<ExportSummary> {
+        Searcher::export(self, request, each)
+    }
+
+    fn summary(&self, request: &SearchRequest) -> Result<MatchSummary> {
+        Searcher::summary(self, request)
     }
 
     fn units(&self) -> u64 {

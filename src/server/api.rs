@@ -90,10 +90,11 @@ pub(super) fn routes(app: Shared, hosts: HostCheck) -> Router {
         .route("/api/units/{id}", get(unit))
         .route("/api/similar/{id}", get(similar_units))
         .route("/api/facets", get(facets))
+        .route("/api/export", get(super::export::export))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "no such page: the API is under /api/ (search, units/{id}, similar/{id}, facets)",
+                "no such page: the API is under /api/ (search, export, units/{id}, similar/{id}, facets)",
             )
         })
         .method_not_allowed_fallback(|| async {

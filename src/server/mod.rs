@@ -24,12 +24,14 @@ use std::time::Duration;
 
 mod api;
 mod errors;
+mod export;
 mod gate;
 mod host;
 mod listen;
 
 pub use api::{router, search_request};
 pub use errors::ApiError;
+pub use export::export_request;
 pub use gate::{is_heavy, Gate};
 pub use listen::serve;
 

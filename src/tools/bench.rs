@@ -36,29 +36,46 @@ pub fn read_queries(path: &Path) -> Result<Vec<BenchQuery>> {
     })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
         let source = format!("{}:{}", path.display(), i + 1);
-        let mut parts = line.split('\t');
-        let mut request = SearchRequest::new(parts.next().unwrap_or_default().trim());
-        for filter in parts.filter(|p| !p.trim().is_empty()) {
-            let (key, value) = filter.split_once('=').ok_or_else(|| {
-                Error::Input(format!(
-                    "{source}: filter {filter:?} should look like key=value (outlet=Fox News)"
-                ))
-            })?;
-            if !request.filters.set(key.trim(), value.trim().to_string()) {
-                return Err(Error::Input(format!(
-                    "{source}: unknown filter {:?}; use {}",
-                    key.trim(),
-                    Filters::KEYS.join(", ")
-                )));
-            }
-        }
-        out.push(BenchQuery { request, source });
+        out.extend(parse_query_line(line, source)?);
     }
     Ok(out)
+}
+
+/// One line of a query file: None for a blank line or a `#` comment. The
+/// query, then tab-separated filters. `source` (`file:line`) names the
+/// line in errors and in the query.
+pub fn parse_query_line(line: &str, source: String) -> Result<Option<BenchQuery>> {
+    if line.trim().is_empty() || line.trim_start().starts_with('#') {
+        return Ok(None);
+    }
+    query_from_fields(line.split('\t'), source).map(Some)
+}
+
+/// A query from its fields: the query itself, then filters written
+/// `key=value` (blank fields are skipped). The fields of a line of a
+/// query file, split at tabs, or of a CSV record.
+pub fn query_from_fields<'a>(
+    fields: impl IntoIterator<Item = &'a str>,
+    source: String,
+) -> Result<BenchQuery> {
+    let mut parts = fields.into_iter();
+    let mut request = SearchRequest::new(parts.next().unwrap_or_default().trim());
+    for filter in parts.filter(|p| !p.trim().is_empty()) {
+        let (key, value) = filter.split_once('=').ok_or_else(|| {
+            Error::Input(format!(
+                "{source}: filter {filter:?} should look like key=value (outlet=Fox News)"
+            ))
+        })?;
+        if !request.filters.set(key.trim(), value.trim().to_string()) {
+            return Err(Error::Input(format!(
+                "{source}: unknown filter {:?}; use {}",
+                key.trim(),
+                Filters::KEYS.join(", ")
+            )));
+        }
+    }
+    Ok(BenchQuery { request, source })
 }
 
 /// How a benchmark runs.
