@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, args: &search::Args) -> CommandResult {
     // The table starts with the first row, so that a query that fails
     // writes nothing to stdout.
     let mut table = None;
-    let summary = service.export(&args.request(), &mut |unit| {
+    let summary = service.export(&args.request()?, &mut |unit| {
         let table = match &mut table {
             Some(t) => t,
             None => table.insert(start()?),

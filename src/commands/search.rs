@@ -57,7 +57,7 @@ pub struct Args {
     /// outlet, authors, stance, genre, kind, published, url, title, text,
     /// citation. Not with --limit, --offset, --facet-limit, --json or
     /// --explain.
-    #[arg(long, conflicts_with_all = ["limit", "offset", "facet_limit", "json", "explain"])]
+    #[arg(long, conflicts_with_all = ["limit", "offset", "facet_limit", "json", "explain", "histogram", "normalize", "split"])]
     pub all: bool,
     /// The format of --all (only with it): csv (the default; UTF-8 with a
     /// byte-order mark, authors joined by "; ", a cell starting with =, +,

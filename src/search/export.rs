@@ -258,6 +258,7 @@ impl Searcher {
             count_facets: false,
             facet_limit: 0,
             deadline: request.deadline,
+            histogram: None,
         };
         let gather = |words| -> Result<Gathered> {
             let compiled = self.compile_until(
