@@ -14,14 +14,14 @@ use std::path::{Path, PathBuf};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use nutgraf::index::{update, IndexOptions, Silent};
-use nutgraf::tools::bench::{read_queries, BenchQuery};
+use nutgraf::search::query_file::{read_queries, QueryLine};
 use nutgraf::{Config, Searcher};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn files(names: &[&str]) -> Vec<(String, Vec<BenchQuery>)> {
+fn files(names: &[&str]) -> Vec<(String, Vec<QueryLine>)> {
     names
         .iter()
         .map(|n| {
@@ -61,7 +61,7 @@ fn open(dir: &Path) -> Searcher {
     Searcher::open(dir, false).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
 
-fn filters_label(q: &BenchQuery) -> String {
+fn filters_label(q: &QueryLine) -> String {
     let f = &q.request.filters;
     let mut parts = Vec::new();
     for (k, v) in [

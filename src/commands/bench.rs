@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use nutgraf::render;
+use nutgraf::search::query_file::{read_queries, QueryLine};
 use nutgraf::search::{HistogramRequest, IntervalChoice};
-use nutgraf::tools::bench::{self, BenchOptions, BenchQuery};
+use nutgraf::tools::bench::{self, BenchOptions};
 
 use super::{open_searcher, print, CommandResult, Outcome};
 use crate::Cli;
@@ -55,9 +56,9 @@ pub struct Args {
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    let mut queries: Vec<BenchQuery> = Vec::new();
+    let mut queries: Vec<QueryLine> = Vec::new();
     for f in &args.queries {
-        queries.extend(bench::read_queries(f)?);
+        queries.extend(read_queries(f)?);
     }
     if let Some(interval) = &args.histogram {
         let asked = HistogramRequest {
@@ -106,7 +107,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
 
 /// `bench --url`: a bounded HTTP load test of a running server.
 #[cfg(feature = "yardsticks")]
-fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
+fn load_test(url: &str, queries: &[QueryLine], args: &Args) -> CommandResult {
     let report = nutgraf::tools::load::run(
         url,
         queries,
@@ -126,7 +127,7 @@ fn load_test(url: &str, queries: &[BenchQuery], args: &Args) -> CommandResult {
 }
 
 #[cfg(not(feature = "yardsticks"))]
-fn load_test(_: &str, _: &[BenchQuery], _: &Args) -> CommandResult {
+fn load_test(_: &str, _: &[QueryLine], _: &Args) -> CommandResult {
     Err(super::not_in_this_build(
         "bench --url (the HTTP load test)",
         "yardsticks",
@@ -150,7 +151,7 @@ struct Comparison<'a> {
 #[cfg(feature = "yardsticks")]
 fn sqlite_beside(
     searcher: &nutgraf::Searcher,
-    queries: &[BenchQuery],
+    queries: &[QueryLine],
     opts: BenchOptions,
     ours: &bench::BenchReport,
     json: bool,
@@ -188,7 +189,7 @@ fn sqlite_beside(
 #[cfg(not(feature = "yardsticks"))]
 fn sqlite_beside(
     _: &nutgraf::Searcher,
-    _: &[BenchQuery],
+    _: &[QueryLine],
     _: BenchOptions,
     _: &bench::BenchReport,
     _: bool,

@@ -3,7 +3,8 @@
 //! the [`searcher`] that resolves a request against an open index (its
 //! [`filters`] resolved forgivingly, [`partial`] matches filling a page,
 //! scores taken apart by [`explain`]), the [`collector`] that ranks hits
-//! and counts facets (and dates, for a [`histogram`]) in one pass, [`similar`] units, and the
+//! and counts facets (and dates, for a [`histogram`]) in one pass,
+//! [`query_file`]s of queries with filters, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
 //!
 //! [`export`] reads every unit a search counts, not a page of them (an
@@ -15,6 +16,7 @@ pub mod export;
 pub mod filters;
 pub mod histogram;
 pub mod partial;
+pub mod query_file;
 pub mod request;
 pub mod response;
 pub mod searcher;

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::Row;
 use crate::error::{Error, Result};
+use crate::search::query_file::{parse_query_line, query_from_fields, QueryLine};
 use crate::search::{FacetCounts, MatchSummary, SearchService};
-use crate::tools::bench::{parse_query_line, query_from_fields, BenchQuery};
 
 /// One line of a batch file.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub struct BatchLine {
     pub line: u64,
     /// The query as written (for the row of a line that cannot be read).
     pub text: String,
-    pub query: Result<BenchQuery>,
+    pub query: Result<QueryLine>,
 }
 
 /// Reads a batch file: every line but blank ones and `#` comments. Only

@@ -1,11 +1,7 @@
 //! Query-latency benchmarks (`nutgraf bench`): each query of a file run
 //! exactly as `search` runs it (top 10 with snippets, every facet count),
 //! timed one by one, summarised as percentiles and queries per second.
-//!
-//! A query file has one query per line in the search syntax, optionally
-//! followed by tab-separated filters (`outlet=Fox News`, `stance=left`,
-//! `author=…`, `genre=…`, `kind=…`, `since=2016`, `until=2018`). Blank lines
-//! and lines starting with `#` are skipped.
+//! The queries come from query files ([`crate::search::query_file`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,65 +14,8 @@ use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
 use crate::render::visible;
-use crate::search::{Filters, SearchRequest, Searcher};
-
-/// One query of a benchmark file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BenchQuery {
-    pub request: SearchRequest,
-    /// Where it came from (`file:line`), for error messages.
-    pub source: String,
-}
-
-/// Reads a query file.
-pub fn read_queries(path: &Path) -> Result<Vec<BenchQuery>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-        context: format!("{}: cannot read the query file", path.display()),
-        source: e,
-    })?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let source = format!("{}:{}", path.display(), i + 1);
-        out.extend(parse_query_line(line, source)?);
-    }
-    Ok(out)
-}
-
-/// One line of a query file: None for a blank line or a `#` comment. The
-/// query, then tab-separated filters. `source` (`file:line`) names the
-/// line in errors and in the query.
-pub fn parse_query_line(line: &str, source: String) -> Result<Option<BenchQuery>> {
-    if line.trim().is_empty() || line.trim_start().starts_with('#') {
-        return Ok(None);
-    }
-    query_from_fields(line.split('\t'), source).map(Some)
-}
-
-/// A query from its fields: the query itself, then filters written
-/// `key=value` (blank fields are skipped). The fields of a line of a
-/// query file, split at tabs, or of a CSV record.
-pub fn query_from_fields<'a>(
-    fields: impl IntoIterator<Item = &'a str>,
-    source: String,
-) -> Result<BenchQuery> {
-    let mut parts = fields.into_iter();
-    let mut request = SearchRequest::new(parts.next().unwrap_or_default().trim());
-    for filter in parts.filter(|p| !p.trim().is_empty()) {
-        let (key, value) = filter.split_once('=').ok_or_else(|| {
-            Error::Input(format!(
-                "{source}: filter {filter:?} should look like key=value (outlet=Fox News)"
-            ))
-        })?;
-        if !request.filters.set(key.trim(), value.trim().to_string()) {
-            return Err(Error::Input(format!(
-                "{source}: unknown filter {:?}; use {}",
-                key.trim(),
-                Filters::KEYS.join(", ")
-            )));
-        }
-    }
-    Ok(BenchQuery { request, source })
-}
+use crate::search::query_file::QueryLine;
+use crate::search::{Filters, Searcher};
 
 /// How a benchmark runs.
 #[derive(Debug, Clone, Copy)]
@@ -128,7 +67,7 @@ pub struct BenchReport {
 /// how many units matched.
 pub trait Engine: Sync {
     fn name(&self) -> String;
-    fn answer(&self, query: &BenchQuery) -> Result<u64>;
+    fn answer(&self, query: &QueryLine) -> Result<u64>;
 }
 
 impl Engine for Searcher {
@@ -136,7 +75,7 @@ impl Engine for Searcher {
         "nutgraf".into()
     }
 
-    fn answer(&self, query: &BenchQuery) -> Result<u64> {
+    fn answer(&self, query: &QueryLine) -> Result<u64> {
         let response = self
             .search(&query.request)
             .map_err(|e| Error::Input(format!("{}: {e}", query.source)))?;
@@ -158,7 +97,7 @@ fn micros(d: Duration) -> u64 {
 }
 
 /// Times every query `runs` times after `warmup` untimed runs.
-pub fn run(engine: &dyn Engine, queries: &[BenchQuery], opts: BenchOptions) -> Result<BenchReport> {
+pub fn run(engine: &dyn Engine, queries: &[QueryLine], opts: BenchOptions) -> Result<BenchReport> {
     let mut hits = vec![0u64; queries.len()];
     for _ in 0..opts.warmup {
         for (i, q) in queries.iter().enumerate() {
@@ -444,26 +383,6 @@ mod tests {
         assert_eq!(percentile(&s, 100.0), Duration::from_micros(100));
         assert_eq!(percentile(&s[..1], 99.0), Duration::from_micros(1));
         assert_eq!(percentile(&[], 50.0), Duration::ZERO);
-    }
-
-    #[test]
-    fn query_files_take_filters_after_tabs() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("q.txt");
-        std::fs::write(
-            &path,
-            "# comment\n\nSection 907\n\"oil needs\"\toutlet=Fox News\tstance=left\n",
-        )
-        .unwrap();
-        let q = read_queries(&path).unwrap();
-        assert_eq!(q.len(), 2);
-        assert_eq!(q[1].request.query, "\"oil needs\"");
-        assert_eq!(q[1].request.filters.outlet, ["Fox News"]);
-        assert_eq!(q[1].request.filters.stance, ["left"]);
-        assert!(q[1].source.ends_with(":4"));
-        std::fs::write(&path, "x\tcolour=red\n").unwrap();
-        let e = read_queries(&path).unwrap_err().to_string();
-        assert!(e.contains(":1") && e.contains("colour"), "{e}");
     }
 
     #[test]

@@ -14,8 +14,9 @@ use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 use crate::model::UnitKind;
 use crate::query::{self, Node, Scope, Sign};
+use crate::search::query_file::QueryLine;
 use crate::search::Searcher;
-use crate::tools::bench::{BenchQuery, Engine};
+use crate::tools::bench::Engine;
 
 /// An FTS5 copy of an index's units.
 pub struct Fts5 {
@@ -177,7 +178,7 @@ impl Engine for Fts5 {
         "sqlite-fts5".into()
     }
 
-    fn answer(&self, q: &BenchQuery) -> Result<u64> {
+    fn answer(&self, q: &QueryLine) -> Result<u64> {
         let expr = match_expression(&q.request.query)
             .map_err(|e| Error::Input(format!("{}: {e}", q.source)))?;
         // The filters of the request, as SQL; the kinds a search covers

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::tools::bench::{percentile, BenchQuery};
+use crate::search::query_file::QueryLine;
+use crate::tools::bench::percentile;
 use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
@@ -32,7 +33,7 @@ pub struct LoadReport {
 }
 
 /// The `/api/search` address of a query.
-pub fn search_url(base: &str, q: &BenchQuery) -> String {
+pub fn search_url(base: &str, q: &QueryLine) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     s.append_pair("q", &q.request.query);
     for (key, value) in q.request.filters.pairs() {
@@ -44,7 +45,7 @@ pub fn search_url(base: &str, q: &BenchQuery) -> String {
 /// Runs `clients` clients for `duration`, cycling through the queries.
 pub fn run(
     base: &str,
-    queries: &[BenchQuery],
+    queries: &[QueryLine],
     clients: usize,
     duration: Duration,
 ) -> Result<LoadReport> {
