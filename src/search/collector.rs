@@ -389,17 +389,35 @@ impl DateCounts {
         if self.counts.len() < self.rows {
             self.counts = vec![0; self.rows];
         }
+        // A document's units sit side by side and share a row: a run is
+        // counted in a register and added once (as facets are).
+        let mut run: (u32, u32) = (0, 0);
         for (k, &doc) in docs.iter().enumerate() {
-            if passes(k) {
-                if let Some(&row) = self.keys.get(doc as usize) {
-                    let count = &mut self.counts[row as usize];
-                    if *count == 0 {
-                        self.touched.push(row);
-                    }
-                    *count += 1;
-                }
+            if !passes(k) {
+                continue;
+            }
+            let Some(&row) = self.keys.get(doc as usize) else {
+                continue;
+            };
+            if row == run.0 {
+                run.1 += 1;
+            } else {
+                self.add(run);
+                run = (row, 1);
             }
         }
+        self.add(run);
+    }
+
+    fn add(&mut self, (row, n): (u32, u32)) {
+        if n == 0 {
+            return;
+        }
+        let count = &mut self.counts[row as usize];
+        if *count == 0 {
+            self.touched.push(row);
+        }
+        *count += n;
     }
 
     fn harvest(&self) -> Vec<(u32, u64)> {

@@ -53,6 +53,20 @@ impl Interval {
         }
     }
 
+    /// Whether one bucket holds every day from `from` to `to`. A date of
+    /// one day fits any interval; that is most dates, and the test is
+    /// then free of date arithmetic (a histogram of a broad query looks at
+    /// thousands of date spans).
+    fn holds(self, from: u64, to: u64) -> bool {
+        match self {
+            _ if from == to => true,
+            Interval::Day => false,
+            Interval::Month => from / 100 == to / 100,
+            Interval::Year => from / 10_000 == to / 10_000,
+            Interval::Week => self.start(from) == self.start(to),
+        }
+    }
+
     /// The first day of the next bucket after the one starting `start`.
     fn next(self, start: u64) -> u64 {
         match self {
@@ -183,16 +197,16 @@ impl DateTally {
         let dated = || self.0.iter().filter(|((from, _, _), _)| *from > 0);
         let all: u64 = dated().map(|(_, n)| n).sum();
         let fits = |i: Interval| {
-            let precise = || dated().filter(|((from, to, _), _)| i.start(*from) == i.start(*to));
-            let held: u64 = precise().map(|(_, n)| n).sum();
-            let first = precise().map(|(k, _)| k.0).min();
-            let last = precise().map(|(k, _)| k.1).max();
-            match (first, last) {
-                (Some(first), Some(last)) => {
-                    held * 2 >= all && buckets_between(i, first, last) <= AUTO_BUCKETS
+            // One pass: the units a bucket can hold, and their span.
+            let (mut held, mut first, mut last) = (0, u64::MAX, 0);
+            for &((from, to, _), n) in dated() {
+                if i.holds(from, to) {
+                    held += n;
+                    first = first.min(from);
+                    last = last.max(to);
                 }
-                _ => false,
             }
+            held > 0 && held * 2 >= all && buckets_between(i, first, last) <= AUTO_BUCKETS
         };
         [Interval::Day, Interval::Week, Interval::Month]
             .into_iter()
@@ -298,17 +312,17 @@ impl Histogram {
                 undated += n;
                 continue;
             }
-            let start = interval.start(from);
-            if start != interval.start(to) {
+            if !interval.holds(from, to) {
                 imprecise += n;
                 continue;
             }
+            let start = interval.start(from);
             counts.entry(start).or_insert_with(|| vec![0; values.len()])[column(v)] += n;
         }
         let mut everything: BTreeMap<u64, u64> = BTreeMap::new();
         if let Some(all) = all {
             for &((from, to, _), n) in &all.0 {
-                if from > 0 && interval.start(from) == interval.start(to) {
+                if from > 0 && interval.holds(from, to) {
                     *everything.entry(interval.start(from)).or_default() += n;
                 }
             }
