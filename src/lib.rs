@@ -13,10 +13,10 @@
 //! - [`search`]: requests, ranked hits with facet counts, similar units,
 //!   and the [`search::SearchService`] seam;
 //! - [`render`]: terminal text and JSON for the answers;
+//! - [`table`]: answers as rows that leave the tool: every match of a
+//!   search with its citation, a batch of queries (CSV, JSON Lines);
 //! - [`server`]: the HTTP API and the web page (feature `server`);
 //! - [`tools`]: benchmarks, evaluation and yardsticks;
-//! - [`table`]: answers as rows that leave the tool: every match of a
-//!   search with its citation, a batch of queries (CSV, JSON Lines).
 
 pub mod config;
 pub mod error;

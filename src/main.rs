@@ -108,6 +108,7 @@ fn main() -> ExitCode {
         Command::Man(args) => commands::man::run(args),
         // Reads: a damaged index is reported as such, never a panic.
         read => commands::guarded(&cli, || match read {
+            Command::Search(args) if args.all => commands::export::run(&cli, args),
             Command::Search(args) => commands::search::run(&cli, args),
             Command::Batch(args) => commands::batch::run(&cli, args),
             Command::Show(args) => commands::show::run(&cli, args),

@@ -136,10 +136,8 @@ impl Args {
     }
 }
 
+/// A page of hits (`search --all` is [`super::export`]'s).
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    if args.all {
-        return super::export::run(cli, args);
-    }
     let service = open_service(cli, false)?;
     let response = service.search(&args.request()?)?;
     if args.json {

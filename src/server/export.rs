@@ -22,8 +22,9 @@ use crate::search::{SearchRequest, SearchService};
 use crate::table::citation::{CitationRow, COLUMNS};
 use crate::table::{file_name, TableFormat, TableWriter};
 
-use super::api::{search_request, Shared};
+use super::app::Shared;
 use super::errors::ApiError;
+use super::params::search_request;
 use super::REQUEST_TIMEOUT;
 
 /// Chunks waiting for the client at most (each about 64 KiB).

@@ -20,7 +20,8 @@ use tower::ServiceExt;
 
 use crate::search::SearchService;
 
-use super::api::{routes, App, Shared};
+use super::api::routes;
+use super::app::{App, Shared};
 use super::errors::ErrorBody;
 use super::gate::Gate;
 use super::host::HostCheck;

@@ -16,24 +16,29 @@
 //! Every error, including the framework's own (405, 413, 408...), is
 //! `{"error": "..."}` JSON.
 //!
-//! [`api`]: the routes and their parameters; [`errors`]: statuses and JSON
+//! [`api`]: the routes; [`app`]: what the handlers share and how index
+//! work is run; [`params`]: a query string read into a request;
+//! [`export`]: every match streamed as CSV or JSON Lines; [`errors`]: statuses and JSON
 //! bodies; [`gate`]: the bound on index reads; [`host`]: the `Host` check;
 //! [`listen`]: connections, signals and shutdown.
 
 use std::time::Duration;
 
 mod api;
+mod app;
 mod errors;
 mod export;
 mod gate;
 mod host;
 mod listen;
+mod params;
 
-pub use api::{router, search_request};
+pub use api::router;
 pub use errors::ApiError;
 pub use export::export_request;
 pub use gate::{is_heavy, Gate};
 pub use listen::serve;
+pub use params::search_request;
 
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 1000;
