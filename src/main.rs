@@ -55,6 +55,10 @@ pub enum Command {
     /// Units in other documents that say most nearly what one unit says:
     /// which outlets repeat a claim.
     Similar(commands::similar::Args),
+    /// Who said it first, and who copied it: every unit carrying a
+    /// paragraph (or --text, a quote), verbatim or nearly, in order of
+    /// publication, with what each near copy changed.
+    Trace(commands::trace::Args),
     /// Time queries as `search` runs them: percentiles and queries/s
     /// (with --sqlite, SQLite FTS5 on the same units beside it).
     Bench(commands::bench::Args),
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         read => commands::guarded(&cli, || match read {
             Command::Search(args) if args.all => commands::export::run(&cli, args),
             Command::Search(args) => commands::search::run(&cli, args),
+            Command::Trace(args) => commands::trace::run(&cli, args),
             Command::Batch(args) => commands::batch::run(&cli, args),
             Command::Show(args) => commands::show::run(&cli, args),
             Command::Similar(args) => commands::similar::run(&cli, args),

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
 use crate::search::histogram::{Bucket, Histogram};
+use crate::search::trace::{honest_date, TraceResponse};
 use crate::search::{
     Explanation, FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse,
     SimilarResponse,
@@ -106,6 +107,80 @@ fn source_line(u: &UnitView) -> String {
     }
     parts.push(u.stance.clone());
     visible(&parts.join(" · ")).into_owned()
+}
+
+/// A trace as terminal text: the summary, then each copy in order of
+/// publication with its date as precise as it is, whether it is the
+/// first, verbatim or near (and what it changed against the first).
+pub fn trace_text(r: &TraceResponse, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.paint(BOLD, &visible(&r.summary)));
+    for (i, c) in r.copies.iter().enumerate() {
+        let u = &c.unit;
+        let mut marks = Vec::new();
+        if c.first {
+            marks.push("first known".to_string());
+        }
+        if c.may_be_earlier {
+            marks.push("may be earlier".to_string());
+        }
+        if c.source {
+            marks.push("traced".to_string());
+        }
+        marks.push(if c.verbatim {
+            "verbatim".to_string()
+        } else {
+            format!("near copy, {:.0}% shared", c.similarity * 100.0)
+        });
+        let _ = writeln!(
+            out,
+            "\n{:>2}. {}  {}",
+            i + 1,
+            style.paint(BOLD, &honest_date(u.published.as_deref())),
+            style.paint(BOLD, &visible(&source_line_undated(u)))
+        );
+        let _ = writeln!(
+            out,
+            "    {}",
+            style.paint(
+                DIM,
+                &format!(
+                    "{}  ¶ {}/{}  {}",
+                    visible(&u.id),
+                    u.paragraph,
+                    u.paragraphs_in_doc,
+                    marks.join(" · ")
+                )
+            )
+        );
+        if let Some(url) = &u.url {
+            let _ = writeln!(out, "    {}", style.paint(DIM, &visible(url)));
+        }
+        out.push_str(&indent(
+            &wrap_words(&u.text, style.width.saturating_sub(4)),
+            4,
+        ));
+        for change in &c.changes {
+            let (sign, colour) = if change.change == "removed" {
+                ("−", DIM)
+            } else {
+                ("+", MARK)
+            };
+            let line = format!("    {sign} {}", visible(&change.words));
+            let _ = writeln!(out, "{}", style.paint(colour, &line));
+        }
+    }
+    out
+}
+
+/// outlet · authors · stance (the date said apart, with its precision).
+fn source_line_undated(u: &UnitView) -> String {
+    let mut parts = vec![u.outlet.clone()];
+    if !u.authors.is_empty() {
+        parts.push(u.authors.join(", "));
+    }
+    parts.push(u.stance.clone());
+    parts.join(" · ")
 }
 
 /// Values shown per facet in terminal text unless the user asks for more.

@@ -27,6 +27,7 @@ pub mod search;
 pub mod serve;
 pub mod show;
 pub mod similar;
+pub mod trace;
 
 /// How a command ended, for the exit code: 0 found something, 1 found
 /// nothing (like grep), 2 error.

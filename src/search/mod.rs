@@ -2,7 +2,8 @@
 //! ([`response`]: one model for the command line, JSON and the web page),
 //! the [`searcher`] that resolves a request against an open index (its
 //! [`filters`] resolved forgivingly, [`partial`] matches filling a page,
-//! scores taken apart by [`explain`]), the [`collector`] that ranks hits
+//! scores taken apart by [`explain`]), [`trace`] (who carried a paragraph
+//! first, and who copied it), the [`collector`] that ranks hits
 //! and counts facets (and dates, for a [`histogram`]) in one pass,
 //! [`query_file`]s of queries with filters, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
@@ -22,6 +23,7 @@ pub mod response;
 pub mod searcher;
 pub mod service;
 pub mod similar;
+pub mod trace;
 
 pub use histogram::{Histogram, HistogramRequest, Interval, IntervalChoice};
 pub use request::{
@@ -33,5 +35,6 @@ pub use response::{
 };
 pub use searcher::Searcher;
 pub use service::SearchService;
+pub use trace::{TraceRequest, TraceResponse};
 
 pub use export::{ExportSummary, MatchSummary};

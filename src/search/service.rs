@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::export::{ExportSummary, MatchSummary};
 use super::response::{FacetsResponse, SearchResponse, ShowResponse, SimilarResponse};
+use super::trace::{self, TraceRequest, TraceResponse};
 use super::{similar, SearchRequest, Searcher};
 use crate::error::Result;
 use crate::index::integrity;
@@ -23,6 +24,9 @@ pub trait SearchService: Send + Sync {
     /// with [`crate::error::Error::Timeout`] at `deadline`.
     fn similar(&self, id: &str, limit: usize, deadline: Option<Instant>)
         -> Result<SimilarResponse>;
+    /// Every unit carrying a unit's paragraph or a quote, in order of
+    /// publication (see [`super::trace`]).
+    fn trace(&self, request: &TraceRequest, deadline: Option<Instant>) -> Result<TraceResponse>;
     /// Counts over the whole index.
     fn facets(&self) -> Result<FacetsResponse>;
     /// Every unit a search counts (its `total_hits`, not a page), best
@@ -64,6 +68,10 @@ impl SearchService for Searcher {
         deadline: Option<Instant>,
     ) -> Result<SimilarResponse> {
         similar::similar_until(self, id, limit, deadline)
+    }
+
+    fn trace(&self, request: &TraceRequest, deadline: Option<Instant>) -> Result<TraceResponse> {
+        trace::trace(self, request, deadline)
     }
 
     fn facets(&self) -> Result<FacetsResponse> {

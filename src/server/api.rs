@@ -17,7 +17,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::search::SearchService;
+use crate::search::{SearchService, TraceRequest};
 
 use super::app::{blocking, App, Shared};
 use super::errors::{json_errors, ApiError};
@@ -26,7 +26,7 @@ use super::host::{check_host, HostCheck};
 use super::params::{number, pairs, search_request};
 use super::{
     ServeOptions, APP_CSS, APP_JS, CONTENT_SECURITY_POLICY, INDEX_HTML, MAX_BODY_BYTES,
-    MAX_CONTEXT, MAX_LIMIT, REQUEST_TIMEOUT,
+    MAX_CONTEXT, MAX_LIMIT, MAX_QUERY_CHARS, REQUEST_TIMEOUT,
 };
 
 /// The application: routes, limits and headers over an open index.
@@ -69,12 +69,14 @@ pub(super) fn routes(app: Shared, hosts: HostCheck) -> Router {
         .route("/api/search", get(search))
         .route("/api/units/{id}", get(unit))
         .route("/api/similar/{id}", get(similar_units))
+        .route("/api/trace", get(trace_text))
+        .route("/api/trace/{id}", get(trace_unit))
         .route("/api/facets", get(facets))
         .route("/api/export", get(super::export::export))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "no such page: the API is under /api/ (search, export, units/{id}, similar/{id}, facets)",
+                "no such page: the API is under /api/ (search, export, units/{id}, similar/{id}, trace/{id}, trace?text=, facets)",
             )
         })
         .method_not_allowed_fallback(|| async {
@@ -139,6 +141,50 @@ async fn similar_units(
     let deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
     let found = blocking(&s, false, move |s| {
         s.similar(&id, limit, deadline).map_err(ApiError::from)
+    })
+    .await?;
+    Ok(Json(found).into_response())
+}
+
+/// `/api/trace/{id}`: `trace UNIT_ID --json`.
+async fn trace_unit(State(s): State<Shared>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    traced(s, TraceRequest::Unit(id)).await
+}
+
+/// `/api/trace?text=…`: `trace --text … --json`.
+async fn trace_text(
+    State(s): State<Shared>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut text = None;
+    for (k, v) in pairs(raw) {
+        match k.as_str() {
+            "text" => text = Some(v),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter {other:?}: /api/trace takes text (or a unit id: /api/trace/{{id}})"
+                )))
+            }
+        }
+    }
+    let text = text.filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+        ApiError::bad_request(
+            "text= is missing: the quote to trace (or /api/trace/{id} for a unit)",
+        )
+    })?;
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "the quote is {} characters long: at most {MAX_QUERY_CHARS}",
+            text.chars().count()
+        )));
+    }
+    traced(s, TraceRequest::Text(text)).await
+}
+
+async fn traced(s: Shared, request: TraceRequest) -> Result<Response, ApiError> {
+    let deadline = Some(std::time::Instant::now() + REQUEST_TIMEOUT);
+    let found = blocking(&s, false, move |s| {
+        s.trace(&request, deadline).map_err(ApiError::from)
     })
     .await?;
     Ok(Json(found).into_response())
