@@ -223,7 +223,7 @@ pub fn trace(
         .iter()
         .filter(|(df, _)| *df as f64 / units_in_index <= MAX_TERM_SHARE)
         .count();
-    terms.truncate(telling.max(MIN_TERMS).min(MAX_TERMS));
+    terms.truncate(telling.clamp(MIN_TERMS, MAX_TERMS));
     let share = if source.is_some() { 0.6 } else { 0.8 };
     let minimum = ((terms.len() as f64 * share).ceil() as usize).max(1);
     let clauses: Vec<(Occur, Box<dyn Query>)> = terms
