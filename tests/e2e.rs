@@ -35,9 +35,15 @@ fn chromium() -> PathBuf {
 }
 
 fn node(script: &str, server: &Server, chromium: &Path) {
+    node_with(script, server, chromium, &[]);
+}
+
+/// As [`node`], with more variables for the script (other servers).
+fn node_with(script: &str, server: &Server, chromium: &Path, vars: &[(&str, &str)]) {
     let out = Command::new("node")
         .arg(root().join("tests/e2e").join(script))
         .current_dir(root())
+        .envs(vars.iter().copied())
         .env("NUTGRAF_URL", &server.url)
         .env("CHROMIUM", chromium)
         .env("SCREENSHOT_DIR", root().join("target/e2e"))
@@ -61,7 +67,17 @@ fn a_journalist_searches_filters_expands_and_pages() {
     let screenshot = root().join("target/e2e/results.png");
     let _ = std::fs::remove_file(&screenshot);
     let server = start(&default_config(), seed_index(), Some("127.0.0.1:0"));
-    node("page.test.mjs", &server, &chromium);
+    // A wire story reprinted by three outlets, for the trace view.
+    let wire_config = root().join("tests/fixtures/wire/wire.toml");
+    let wire_index = tempfile::tempdir().unwrap();
+    build_index(&wire_config, wire_index.path());
+    let wire = start(&wire_config, wire_index.path(), Some("127.0.0.1:0"));
+    node_with(
+        "page.test.mjs",
+        &server,
+        &chromium,
+        &[("NUTGRAF_WIRE_URL", wire.url.as_str())],
+    );
     assert!(screenshot.is_file(), "the page test took no screenshot");
 }
 

@@ -666,8 +666,9 @@
     const actions = h('div', { class: 'actions' });
     const ctxBtn = h('button', { type: 'button', class: 'context-toggle', 'aria-expanded': 'false' }, 'Show context');
     const simBtn = h('button', { type: 'button', class: 'similar-toggle', 'aria-expanded': 'false' }, 'Similar paragraphs');
+    const traceBtn = h('button', { type: 'button', class: 'trace-toggle', 'aria-expanded': 'false' }, 'Trace');
     const citeBtn = h('button', { type: 'button', class: 'cite-copy' }, 'Copy citation');
-    actions.append(ctxBtn, simBtn, citeBtn);
+    actions.append(ctxBtn, simBtn, traceBtn, citeBtn);
     const url = safeUrl(hit.url);
     if (url) {
       actions.append(h('a', {
@@ -679,6 +680,7 @@
 
     ctxBtn.addEventListener('click', () => toggleContext(art, hit, snippet, ctxBtn));
     simBtn.addEventListener('click', () => toggleSimilar(art, hit, simBtn));
+    traceBtn.addEventListener('click', () => toggleTrace(art, hit, traceBtn));
     citeBtn.addEventListener('click', () => copyCitation(hit, citeBtn));
     return art;
   }
@@ -772,68 +774,137 @@
 
   // ---------------------------------------------------------------- similar
 
-  async function toggleSimilar(art, hit, btn) {
-    let box = art.querySelector(':scope > .similar');
+  /** A box under a hit, filled from the API on first opening and then
+   * shown and hidden in place by its button. */
+  async function toggleBox(art, btn, o) {
+    let box = art.querySelector(`:scope > .${o.cls}`);
     if (box && !box.hidden) {
       box.hidden = true;
       btn.setAttribute('aria-expanded', 'false');
-      btn.textContent = 'Similar paragraphs';
+      btn.textContent = o.show;
       return;
     }
     if (box && box.dataset.loaded === 'true') {
       box.hidden = false;
       btn.setAttribute('aria-expanded', 'true');
-      btn.textContent = 'Hide similar';
+      btn.textContent = o.hide;
       return;
     }
     if (!box) {
-      box = h('div', { class: 'similar', id: `sim-${art.getAttribute('aria-labelledby')}` });
+      box = h('div', { class: o.cls, id: `${o.cls}-${art.getAttribute('aria-labelledby')}` });
       art.append(box);
       btn.setAttribute('aria-controls', box.id);
     }
     clear(box);
     box.hidden = false;
-    box.append(h('p', { class: 'loading-note' }, 'Looking for paragraphs elsewhere that say much the same…'));
+    box.append(h('p', { class: 'loading-note' }, o.loading));
     btn.disabled = true;
     try {
-      const data = await getJson(`/api/similar/${encodeURIComponent(hit.id)}?limit=${SIMILAR_LIMIT}`);
+      const data = await getJson(o.url);
       clear(box);
       box.dataset.loaded = 'true';
-      const hits = Array.isArray(data.hits) ? data.hits : [];
-      const total = Number.isFinite(data.total_hits) ? data.total_hits : hits.length;
-      const head = h('p', { class: 'similar-head' });
-      if (hits.length === 0) {
-        head.append('No paragraph in another article says much the same.');
-      } else {
-        head.append(h('strong', null, plural(total, 'paragraph', 'paragraphs')), ' elsewhere say much the same');
-        if (total > hits.length) head.append(` (showing ${hits.length})`);
-      }
-      if (Array.isArray(data.words) && data.words.length) {
-        head.append(h('span', { class: 'similar-words' }, ' · shared words: ' + data.words.slice(0, 8).join(', ')));
-      }
-      box.append(head);
-      if (hits.length) {
-        const ol = h('ol', { class: 'similar-list' });
-        for (const sh of hits) {
-          const li = h('li', { class: 'similar-hit', 'data-id': sh.id });
-          li.append(metaLine(sh, 'meta-small'), titleNode(sh, 'h4', null));
-          const p = h('p', { class: 'snippet' });
-          if (sh.snippet && typeof sh.snippet.text === 'string') appendHighlighted(p, sh.snippet.text, sh.snippet.highlights);
-          else p.append(sh.text || '');
-          li.append(p);
-          ol.append(li);
-        }
-        box.append(ol);
-      }
+      o.fill(box, data);
       btn.setAttribute('aria-expanded', 'true');
-      btn.textContent = 'Hide similar';
+      btn.textContent = o.hide;
     } catch (e) {
       clear(box);
-      box.append(h('p', { class: 'inline-error', role: 'alert' }, `Could not find similar paragraphs: ${e.message || e}`));
+      box.append(h('p', { class: 'inline-error', role: 'alert' }, `${o.failed}: ${e.message || e}`));
     } finally {
       btn.disabled = false;
     }
   }
+
+  function toggleSimilar(art, hit, btn) {
+    return toggleBox(art, btn, {
+      cls: 'similar',
+      show: 'Similar paragraphs',
+      hide: 'Hide similar',
+      loading: 'Looking for paragraphs elsewhere that say much the same…',
+      failed: 'Could not find similar paragraphs',
+      url: `/api/similar/${encodeURIComponent(hit.id)}?limit=${SIMILAR_LIMIT}`,
+      fill(box, data) {
+        const hits = Array.isArray(data.hits) ? data.hits : [];
+        const total = Number.isFinite(data.total_hits) ? data.total_hits : hits.length;
+        const head = h('p', { class: 'similar-head' });
+        if (hits.length === 0) {
+          head.append('No paragraph in another article says much the same.');
+        } else {
+          head.append(h('strong', null, plural(total, 'paragraph', 'paragraphs')), ' elsewhere say much the same');
+          if (total > hits.length) head.append(` (showing ${hits.length})`);
+        }
+        if (Array.isArray(data.words) && data.words.length) {
+          head.append(h('span', { class: 'similar-words' }, ' · shared words: ' + data.words.slice(0, 8).join(', ')));
+        }
+        box.append(head);
+        if (hits.length) {
+          const ol = h('ol', { class: 'similar-list' });
+          for (const sh of hits) {
+            const li = h('li', { class: 'similar-hit', 'data-id': sh.id });
+            li.append(metaLine(sh, 'meta-small'), titleNode(sh, 'h4', null));
+            const p = h('p', { class: 'snippet' });
+            if (sh.snippet && typeof sh.snippet.text === 'string') appendHighlighted(p, sh.snippet.text, sh.snippet.highlights);
+            else p.append(sh.text || '');
+            li.append(p);
+            ol.append(li);
+          }
+          box.append(ol);
+        }
+      },
+    });
+  }
+
+  /** A date as precise as it is: "2019-10 (month only)". */
+  function honestDate(copy) {
+    if (!copy.published) return 'undated';
+    if (copy.date_precision === 'month') return `${copy.published} (month only)`;
+    if (copy.date_precision === 'year') return `${copy.published} (year only)`;
+    return copy.published;
+  }
+
+  /** Every copy of a hit's paragraph in order of publication, the first
+   * marked, each near copy's changes against it marked as removed and
+   * added words. */
+  function toggleTrace(art, hit, btn) {
+    return toggleBox(art, btn, {
+      cls: 'trace',
+      show: 'Trace',
+      hide: 'Hide trace',
+      loading: 'Looking for every copy of this paragraph…',
+      failed: 'Could not trace this paragraph',
+      url: `/api/trace/${encodeURIComponent(hit.id)}`,
+      fill(box, data) {
+        box.append(h('p', { class: 'trace-head' }, h('strong', null, String(data.summary || ''))));
+        const ol = h('ol', { class: 'trace-list' });
+        for (const c of Array.isArray(data.copies) ? data.copies : []) {
+          const li = h('li', { class: 'trace-copy' + (c.first ? ' first' : ''), 'data-id': c.id });
+          const marks = [];
+          if (c.first) marks.push('first known');
+          if (c.may_be_earlier) marks.push('may be earlier');
+          if (c.source) marks.push('this paragraph');
+          marks.push(c.verbatim ? 'verbatim' : `near copy, ${Math.round((c.similarity || 0) * 100)}% shared`);
+          li.append(h('p', { class: 'trace-when' },
+            h('time', null, honestDate(c)), ' · ', c.outlet || '', ' · ',
+            h('span', { class: 'stance', 'data-stance': c.stance, 'data-tone': stanceTone(c.stance) }, c.stance || ''),
+            h('span', { class: 'trace-marks' }, ` · ${marks.join(' · ')}`)));
+          const url = safeUrl(c.url);
+          li.append(url
+            ? h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', class: 'trace-link' }, c.title || c.id,
+              h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'))
+            : h('span', { class: 'trace-link' }, c.title || c.id));
+          if (Array.isArray(c.changes) && c.changes.length) {
+            const changed = h('p', { class: 'trace-changes' }, h('span', { class: 'visually-hidden' }, 'Changed against the first: '));
+            for (const ch of c.changes) {
+              changed.append(h(ch.change === 'removed' ? 'del' : 'ins', null, String(ch.words || '')), ' ');
+            }
+            li.append(changed);
+          }
+          ol.append(li);
+        }
+        box.append(ol);
+      },
+    });
+  }
+
 
   // ---------------------------------------------------------------- citation
 

@@ -19,6 +19,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const BASE = (process.env.NUTGRAF_URL || 'http://127.0.0.1:7700').replace(/\/+$/, '');
+// A server on tests/fixtures/wire (a wire story reprinted by three
+// outlets) for the trace view; its steps are skipped without one.
+const WIRE = (process.env.NUTGRAF_WIRE_URL || '').replace(/\/+$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SHOTS = path.resolve(process.env.SCREENSHOT_DIR || 'target/e2e');
 const TIMEOUT = 15_000;
@@ -461,6 +464,31 @@ try {
       assert(lines.some((l) => l.startsWith(`${b.start},${b.count},`) && l.endsWith(`,${b.all},${b.share}`)), `no CSV line for ${JSON.stringify(b)}: ${csv}`);
     }
     await settled(page, () => page.click('#chart-share'), (p) => !p.get('normalize'));
+  });
+
+  await step('Trace lists every copy in place, the first marked, a near copy\'s changes marked', async () => {
+    assert(WIRE, 'NUTGRAF_WIRE_URL is not set: the Rust test starts that server');
+    await settled(page, () => page.goto(`${WIRE}/?q=premiums`), (p) => p.get('q') === 'premiums');
+    const first = page.locator('#results article.hit').first();
+    const id = await first.getAttribute('data-id');
+    await first.locator('button.trace-toggle').click();
+    const box = first.locator('.trace');
+    await box.locator('.trace-copy').first().waitFor();
+    const api = await (await page.request.get(`${WIRE}/api/trace/${encodeURIComponent(id)}`)).json();
+    assert(api.copies.length === 3, `the API traces ${api.copies.length} copies`);
+    assert((await box.locator('.trace-head').textContent()).trim() === api.summary, 'the summary differs from the API');
+    const shown = await box.locator('.trace-copy').evaluateAll((lis) => lis.map((li) => li.dataset.id));
+    assert(JSON.stringify(shown) === JSON.stringify(api.copies.map((c) => c.id)), `copies ${shown}`);
+    assert(/first known/.test(await box.locator('.trace-copy.first').textContent()), 'the first is not marked');
+    assert(/2019-10 \(month only\)/.test(await box.textContent()), 'a month-only date is not said');
+    const removed = await box.locator('.trace-changes del').allTextContents();
+    const added = await box.locator('.trace-changes ins').allTextContents();
+    assert(removed.includes('communities') && added.includes('towns'), `changes: -${removed} +${added}`);
+    const links = await box.locator('a.trace-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert(links.length === 3 && links.every((l) => /^https:\/\/example\.org\//.test(l)), `links ${links}`);
+    assert(await first.locator('button.trace-toggle').getAttribute('aria-expanded') === 'true', 'the button does not say it is open');
+    await first.locator('button.trace-toggle').click();
+    assert(await box.isHidden(), 'the trace does not close');
   });
 
   await step('screenshots of a results page (desktop and phone)', async () => {
