@@ -17,12 +17,7 @@ fn config() -> PathBuf {
 
 fn index() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        build_index(&config(), dir.path());
-        dir
-    })
-    .path()
+    fixture_index(&DIR, &config())
 }
 
 fn trace(args: &[&str]) -> Value {

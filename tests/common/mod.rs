@@ -42,6 +42,17 @@ pub fn seed_index() -> &'static Path {
     .path()
 }
 
+/// An index of a fixture collection (`config`), built once per test
+/// binary into `cell` and shared read-only by its tests.
+pub fn fixture_index(cell: &'static OnceLock<tempfile::TempDir>, config: &Path) -> &'static Path {
+    cell.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        build_index(config, dir.path());
+        dir
+    })
+    .path()
+}
+
 pub fn default_config() -> PathBuf {
     root().join("index-config/nutgraf.toml")
 }
