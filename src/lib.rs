@@ -15,9 +15,12 @@
 //! - [`render`]: terminal text and JSON for the answers;
 //! - [`table`]: answers as rows that leave the tool: every match of a
 //!   search with its citation, a batch of queries (CSV, JSON Lines);
+//! - [`cluster`]: an OpenSearch or Elasticsearch index of the units: its
+//!   mapping and `_bulk` files;
 //! - [`server`]: the HTTP API and the web page (feature `server`);
 //! - [`tools`]: benchmarks, evaluation and yardsticks;
 
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod index;

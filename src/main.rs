@@ -59,6 +59,10 @@ pub enum Command {
     /// paragraph (or --text, a quote), verbatim or nearly, in order of
     /// publication, with what each near copy changed.
     Trace(commands::trace::Args),
+    /// Write the index settings and mapping for an OpenSearch or
+    /// Elasticsearch cluster, and every unit as `_bulk` NDJSON files that
+    /// curl can send (--to-dir).
+    Export(commands::export::Args),
     /// Time queries as `search` runs them: percentiles and queries/s
     /// (with --sqlite, SQLite FTS5 on the same units beside it).
     Bench(commands::bench::Args),
@@ -112,9 +116,10 @@ fn main() -> ExitCode {
         Command::Man(args) => commands::man::run(args),
         // Reads: a damaged index is reported as such, never a panic.
         read => commands::guarded(&cli, || match read {
-            Command::Search(args) if args.all => commands::export::run(&cli, args),
+            Command::Search(args) if args.all => commands::search_all::run(&cli, args),
             Command::Search(args) => commands::search::run(&cli, args),
             Command::Trace(args) => commands::trace::run(&cli, args),
+            Command::Export(args) => commands::export::run(&cli, args),
             Command::Batch(args) => commands::batch::run(&cli, args),
             Command::Show(args) => commands::show::run(&cli, args),
             Command::Similar(args) => commands::similar::run(&cli, args),

@@ -24,6 +24,7 @@ pub mod facets;
 pub mod index;
 pub mod man;
 pub mod search;
+pub mod search_all;
 pub mod serve;
 pub mod show;
 pub mod similar;

@@ -136,7 +136,7 @@ impl Args {
     }
 }
 
-/// A page of hits (`search --all` is [`super::export`]'s).
+/// A page of hits (`search --all` is [`super::search_all`]'s).
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     let service = open_service(cli, false)?;
     let response = service.search(&args.request()?)?;
