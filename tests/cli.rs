@@ -159,25 +159,9 @@ fn paging_with_offset_is_consistent() {
 
 #[test]
 fn page_furniture_is_not_indexed() {
-    let all_kinds = [
-        "--kind",
-        "body",
-        "--kind",
-        "heading",
-        "--kind",
-        "caption",
-        "--kind",
-        "disclaimer",
-        "--kind",
-        "bio",
-        "--kind",
-        "byline",
-        "--kind",
-        "list-item",
-    ];
     // "Breadcrumb" appears in no article text, only as page furniture.
     let mut args = vec!["search", "Breadcrumb", "--json"];
-    args.extend(all_kinds);
+    args.extend(ALL_KINDS);
     let out = run(&args);
     assert_eq!(
         out.status.code(),
@@ -189,7 +173,7 @@ fn page_furniture_is_not_indexed() {
     // "topic" is a real word in JNS's text; the trailing "Topics" label and
     // the lone separators must not be units of their own.
     let mut args = vec!["search", "", "--json", "--limit", "1000"];
-    args.extend(all_kinds);
+    args.extend(ALL_KINDS);
     let v = json(&args);
     for hit in hits(&v) {
         let text = field(hit, "text");

@@ -87,24 +87,8 @@ fn every_unit_is_one_bulk_pair_keyed_by_its_id_and_reads_as_show_does() {
     assert!(export(dir.path(), &["--name", "news-2025"])
         .status
         .success());
-    let all_kinds = [
-        "--kind",
-        "body",
-        "--kind",
-        "heading",
-        "--kind",
-        "list-item",
-        "--kind",
-        "caption",
-        "--kind",
-        "byline",
-        "--kind",
-        "bio",
-        "--kind",
-        "disclaimer",
-    ];
     let mut args = vec!["search", "", "--limit", "0", "--json"];
-    args.extend(all_kinds);
+    args.extend(ALL_KINDS);
     let total = json(&args)["total_hits"].as_u64().unwrap();
     let text: String = bulk_files(dir.path())
         .iter()

@@ -53,6 +53,25 @@ pub fn fixture_index(cell: &'static OnceLock<tempfile::TempDir>, config: &Path) 
     .path()
 }
 
+/// `--kind` for every kind: a search of everything, captions and
+/// disclaimers included.
+pub const ALL_KINDS: [&str; 14] = [
+    "--kind",
+    "body",
+    "--kind",
+    "heading",
+    "--kind",
+    "caption",
+    "--kind",
+    "disclaimer",
+    "--kind",
+    "bio",
+    "--kind",
+    "byline",
+    "--kind",
+    "list-item",
+];
+
 pub fn default_config() -> PathBuf {
     root().join("index-config/nutgraf.toml")
 }
