@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
-use crate::model::date::date_span;
+use crate::model::date::{date_precision, date_span};
 use crate::model::UnitView;
 
 /// Bytes per file unless asked otherwise: the size the engines' guides
@@ -29,12 +29,6 @@ pub fn document(u: &UnitView) -> Value {
             ymd % 100
         )
     };
-    let precision = match u.published.as_deref().map(str::len) {
-        Some(10) => "day",
-        Some(7) => "month",
-        Some(4) => "year",
-        _ => "undated",
-    };
     json!({
         "id": u.id,
         "doc_id": u.doc_id,
@@ -49,7 +43,7 @@ pub fn document(u: &UnitView) -> Value {
         "published": u.published,
         "published_from": span.map(|(from, _)| day(from)),
         "published_to": span.map(|(_, to)| day(to)),
-        "date_precision": precision,
+        "date_precision": date_precision(u.published.as_deref()),
         "url": u.url,
         "text": u.text,
     })

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use nutgraf::cluster::bulk::{BulkFiles, DEFAULT_BATCH_BYTES};
 use nutgraf::cluster::mapping;
-use nutgraf::model::UnitKind;
 use nutgraf::search::{Filters, SearchRequest};
 
 use super::{open_service, print, CommandResult, Outcome};
@@ -64,13 +63,7 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
     // Every unit of the index, every kind, in the index's order of rank
     // for an empty query (all units).
     let request = SearchRequest {
-        filters: Filters {
-            kind: UnitKind::ALL
-                .iter()
-                .map(|k| k.as_str().to_string())
-                .collect(),
-            ..Filters::default()
-        },
+        filters: Filters::every_kind(),
         ..SearchRequest::new("")
     };
     let mut files = BulkFiles::new(dir, &args.name, args.batch_bytes);

@@ -73,6 +73,17 @@ fn year_of_day(days: i64) -> i32 {
     (day_ymd(days) / 10_000) as i32
 }
 
+/// How precise a date kept by nutgraf is: `day`, `month`, `year`, or
+/// `undated` without one.
+pub fn date_precision(published: Option<&str>) -> &'static str {
+    match published.map(str::len) {
+        Some(10) => "day",
+        Some(7) => "month",
+        Some(4) => "year",
+        _ => "undated",
+    }
+}
+
 /// The day a `YYYYMMDD` number names, counted from 1970-01-01 (for
 /// date arithmetic: weeks, gaps between buckets).
 pub fn day_number(ymd: u64) -> i64 {

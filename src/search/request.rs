@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::histogram::HistogramRequest;
 use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
+use crate::model::UnitKind;
 
 /// Filters of a search. Repeated values of one field are OR-ed; fields are
 /// AND-ed.
@@ -27,6 +28,18 @@ pub struct Filters {
 }
 
 impl Filters {
+    /// No filter but every kind, captions and disclaimers included: what
+    /// traces a reprint and exports a whole index.
+    pub fn every_kind() -> Filters {
+        Filters {
+            kind: UnitKind::ALL
+                .iter()
+                .map(|k| k.as_str().to_string())
+                .collect(),
+            ..Filters::default()
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         FacetField::ALL.iter().all(|&f| self.values(f).is_empty())
             && self.since.is_none()

@@ -23,8 +23,8 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::Term;
 
 use crate::error::{Error, Result};
-use crate::model::date::date_span;
-use crate::model::{UnitKind, UnitView};
+use crate::model::date::{date_precision, date_span};
+use crate::model::UnitView;
 use crate::search::collector::UnitCollector;
 use crate::search::request::{timeout, Filters};
 use crate::search::searcher::Searcher;
@@ -154,18 +154,9 @@ fn passage<'a>(theirs: &'a [String], wanted: &HashSet<u64>) -> &'a [String] {
     }
 }
 
-fn precision(published: Option<&str>) -> &'static str {
-    match published.map(str::len) {
-        Some(10) => "day",
-        Some(7) => "month",
-        Some(4) => "year",
-        _ => "undated",
-    }
-}
-
 /// A date as a reader should take it: `2019-10 (month only)`.
 pub fn honest_date(published: Option<&str>) -> String {
-    match (published, precision(published)) {
+    match (published, date_precision(published)) {
         (Some(d), "month") => format!("{d} (month only)"),
         (Some(d), "year") => format!("{d} (year only)"),
         (Some(d), _) => d.to_string(),
@@ -238,13 +229,7 @@ pub fn trace(
     } else {
         let query = BooleanQuery::with_minimum_required_clauses(clauses, minimum);
         // Every kind: a reprint is a reprint wherever it sits.
-        let every_kind = Filters {
-            kind: UnitKind::ALL
-                .iter()
-                .map(|k| k.as_str().to_string())
-                .collect(),
-            ..Filters::default()
-        };
+        let every_kind = Filters::every_kind();
         let collector = UnitCollector {
             values: searcher.catalog(&reader)?,
             filters: searcher.resolve(&reader, &every_kind)?,
@@ -304,7 +289,7 @@ pub fn trace(
             source: source.as_ref().is_some_and(|s| s.id == unit.id),
             verbatim,
             similarity: (similarity * 1000.0).round() / 1000.0,
-            date_precision: precision(unit.published.as_deref()),
+            date_precision: date_precision(unit.published.as_deref()),
             first: false,
             may_be_earlier: false,
             changes: Vec::new(),
@@ -319,7 +304,7 @@ pub fn trace(
                 source: true,
                 verbatim: true,
                 similarity: 1.0,
-                date_precision: precision(unit.published.as_deref()),
+                date_precision: date_precision(unit.published.as_deref()),
                 first: false,
                 may_be_earlier: false,
                 changes: Vec::new(),
