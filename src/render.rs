@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
+use crate::search::collapse::Sources;
 use crate::search::histogram::{Bucket, Histogram};
 use crate::search::trace::{honest_date, TraceResponse};
 use crate::search::{
@@ -245,6 +246,15 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
             partial,
             r.took_us as f64 / 1000.0
         )
+    } else if let Some(sources) = r.sources.as_ref().filter(|_| r.collapsed) {
+        format!(
+            "Paragraphs {}–{} of {} distinct, copies folded ({} units; {:.1} ms)",
+            r.offset + 1,
+            shown_to,
+            sources.paragraphs,
+            r.total_hits,
+            r.took_us as f64 / 1000.0
+        )
     } else {
         format!(
             "Paragraphs {}–{} of {} ({:.1} ms)",
@@ -268,6 +278,9 @@ pub fn search_text_with_facets(r: &SearchResponse, style: Style, facet_values: u
             &FacetField::ALL,
             facet_values,
         ));
+    }
+    if let Some(sources) = r.sources.as_ref().filter(|_| r.total_hits > 0) {
+        out.push_str(&sources_text(sources, r.total_hits, style, facet_values));
     }
     if let Some(h) = &r.histogram {
         out.push_str(&histogram_text(h, style));
@@ -374,6 +387,11 @@ fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
     }
     let _ = writeln!(out, "{}", style.paint(DIM, &place));
     out.push_str(&wrap_snippet(&hit.snippet, style, 4));
+    if let Some(n) = hit.copies.filter(|&n| n > 0) {
+        let noun = if n == 1 { "copy" } else { "copies" };
+        let line = format!("+{n} {noun} in {}", visible(&hit.copies_in.join(", ")));
+        let _ = writeln!(out, "    {}", style.paint(DIM, &line));
+    }
     if let Some(e) = &hit.explain {
         out.push_str(&style.paint(DIM, &explanation_text(e)));
     }
@@ -509,6 +527,30 @@ pub fn facets_text(
             let _ = writeln!(out, "{head} {line}");
         }
     }
+    out
+}
+
+/// Independent sources: distinct paragraphs per outlet and stance, below
+/// the facets' units.
+fn sources_text(s: &Sources, units: u64, style: Style, top: usize) -> String {
+    let head = format!(
+        "Copies folded: {} distinct paragraphs among {units} units. Distinct paragraphs by",
+        s.paragraphs
+    );
+    let mut out = format!("{}
+", style.paint(DIM, &head));
+    let facets = Facets {
+        outlet: s.outlet.clone(),
+        stance: s.stance.clone(),
+        ..Facets::default()
+    };
+    out.push_str(&facets_text(
+        &facets,
+        &BTreeMap::new(),
+        style,
+        &[FacetField::Outlet, FacetField::Stance],
+        top,
+    ));
     out
 }
 

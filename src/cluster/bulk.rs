@@ -148,6 +148,7 @@ mod tests {
             published: published.map(String::from),
             url: Some("https://example.org/a".into()),
             text: "Line \"quoted\"\nand a second line.".into(),
+            cluster: None,
         }
     }
 

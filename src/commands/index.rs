@@ -85,6 +85,16 @@ fn summary(r: &IndexReport, dir: &std::path::Path, took: std::time::Duration) ->
         r.units_added,
         took.as_secs_f64(),
     );
+    let copies = &r.copies;
+    if copies.joined + copies.joined_earlier > 0 {
+        let _ = writeln!(
+            out,
+            "  {} units carry a paragraph another unit carries (copy clusters: {} joined in this run, {} joined earlier units)",
+            copies.joined + copies.joined_earlier,
+            copies.joined,
+            copies.joined_earlier
+        );
+    }
     if r.deletions_refused > 0 {
         let _ = writeln!(
             out,

@@ -79,6 +79,13 @@ pub struct Args {
     /// words' closeness added.
     #[arg(long)]
     pub explain: bool,
+    /// Fold copies: one hit per copy cluster (a paragraph reprinted by
+    /// several outlets, verbatim or nearly), the best-ranked copy, with
+    /// "+N copies in OUTLET, …"; and count independent sources: distinct
+    /// paragraphs per outlet and stance. The total and the facets still
+    /// count every unit.
+    #[arg(long, conflicts_with = "all")]
+    pub collapse: bool,
     /// Count the hits by date: auto (a readable number of buckets), day,
     /// week, month or year. Write `--histogram` alone for auto, or
     /// `--histogram=month`. Units dated more coarsely than the interval
@@ -132,6 +139,7 @@ impl Args {
             deadline: None,
             explain: self.explain,
             histogram,
+            collapse: self.collapse,
         })
     }
 }

@@ -21,7 +21,7 @@ use crate::text::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Field names, as written in queries (`title:`, `author:`...) and in the
 /// index files.
@@ -40,6 +40,7 @@ pub mod name {
     pub const PUBLISHED_FROM: &str = "published_from";
     pub const PUBLISHED_TO: &str = "published_to";
     pub const DOCUMENT: &str = "document";
+    pub const CLUSTER: &str = "cluster";
 }
 
 /// Handles to every field of the unit schema.
@@ -73,6 +74,10 @@ pub struct Fields {
     pub published_to: Field,
     /// The document's record (JSON), stored on its head unit only.
     pub document: Field,
+    /// The unit's copy cluster (see `index::clusters`), 0 for a unit too
+    /// short to cluster: fast only (folding copies reads the column, and
+    /// so does a unit shown; stored too, it cost the index 4 % more).
+    pub cluster: Field,
 }
 
 /// Joins the authors of a unit in the `author_set` column (a character
@@ -254,6 +259,7 @@ impl Fields {
         b.add_u64_field(name::PUBLISHED_FROM, fast_u64.clone());
         b.add_u64_field(name::PUBLISHED_TO, fast_u64);
         b.add_text_field(name::DOCUMENT, TextOptions::default().set_stored());
+        b.add_u64_field(name::CLUSTER, NumericOptions::default().set_fast());
         Fields::from_schema(b.build()).expect("the schema just built has every field")
     }
 
@@ -276,6 +282,7 @@ impl Fields {
             published_from: f(name::PUBLISHED_FROM)?,
             published_to: f(name::PUBLISHED_TO)?,
             document: f(name::DOCUMENT)?,
+            cluster: f(name::CLUSTER)?,
             schema,
         })
     }

@@ -15,12 +15,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, TantivyDocument, Term};
 
 use crate::error::{Error, Result};
-use crate::index::schema::Fields;
+use crate::index::schema::{name, Fields};
 use crate::model::document::DocumentRecord;
 use crate::model::unit::unit_id;
 use crate::model::UnitView;
@@ -33,6 +34,8 @@ pub struct UnitReader<'a> {
     records: HashMap<String, Arc<DocumentRecord>>,
     /// Records kept at most (then forgotten all at once).
     record_limit: usize,
+    /// Per segment, its column of copy clusters, opened on first use.
+    clusters: HashMap<u32, Option<Column<u64>>>,
 }
 
 /// A unit's own stored fields.
@@ -53,6 +56,7 @@ impl<'a> UnitReader<'a> {
             dir,
             records: HashMap::new(),
             record_limit: usize::MAX,
+            clusters: HashMap::new(),
         }
     }
 
@@ -97,7 +101,19 @@ impl<'a> UnitReader<'a> {
             published: record.published.clone(),
             url: record.url.clone(),
             text: unit.text,
+            cluster: cluster_name(self.cluster(addr)),
         })
+    }
+
+    /// The copy cluster of the unit at `addr` (0: none).
+    pub fn cluster(&mut self, addr: DocAddress) -> u64 {
+        let searcher = self.searcher;
+        self.clusters
+            .entry(addr.segment_ord)
+            .or_insert_with(|| cluster_column(searcher.segment_reader(addr.segment_ord)))
+            .as_ref()
+            .and_then(|c| c.first(addr.doc_id))
+            .unwrap_or(0)
     }
 
     /// Where a document's paragraph is, if the index has it.
@@ -161,6 +177,17 @@ impl<'a> UnitReader<'a> {
                 what: format!("document {doc_id:?} has units but no record"),
             })
     }
+}
+
+/// A segment's column of copy clusters.
+pub fn cluster_column(segment: &tantivy::SegmentReader) -> Option<Column<u64>> {
+    segment.fast_fields().u64(name::CLUSTER).ok()
+}
+
+/// A copy cluster as users see it (16 hex digits); none for 0, a unit
+/// too short to cluster.
+pub fn cluster_name(cluster: u64) -> Option<String> {
+    (cluster != 0).then(|| format!("{cluster:016x}"))
 }
 
 /// Reads a stored string field of a tantivy document.

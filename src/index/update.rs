@@ -17,6 +17,7 @@ use tantivy::Directory;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::index::clusters::CopyClusters;
 use crate::index::open::{IndexInfo, UnitIndex};
 use crate::index::writer::{Progress, UnitWriter};
 use crate::ingest::collection;
@@ -175,7 +176,10 @@ pub fn update(
         index.info.duplicate_ids.clone()
     };
     info.duplicate_ids = held_ids.clone();
+    // A rebuild deletes what the index held: nothing to join.
+    let clusters = CopyClusters::new(&index, !opts.rebuild && staging.is_none())?;
     let mut run = Run {
+        clusters,
         held_ids,
         held: BTreeMap::new(),
         writer: UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?,
@@ -242,8 +246,10 @@ pub fn update(
         since_commit,
         mut info,
         duplicates_found,
+        clusters,
         ..
     } = run;
+    report.copies = clusters.counts;
     info.duplicate_ids = duplicates_found;
     for id in &gone {
         if !opts.rebuild {
@@ -337,6 +343,7 @@ struct Run<'a> {
     /// Ids met more than once in this run.
     duplicates_found: BTreeSet<String>,
     writer: UnitWriter<'a>,
+    clusters: CopyClusters,
     splitter: Splitter,
     fingerprint: String,
     /// doc id -> content hash, as committed before this run.
@@ -390,8 +397,12 @@ impl Run<'_> {
             return Ok(());
         }
         let units = units(document, &self.splitter);
+        let clusters = units
+            .iter()
+            .map(|u| self.clusters.assign(&u.id(), &u.text))
+            .collect::<Result<Vec<u64>>>()?;
         // Replaces earlier units of the same id (a repeat: last wins).
-        self.writer.put_document(document, &hash, &units)?;
+        self.writer.put_document(document, &hash, &units, &clusters)?;
         self.report.units_added += units.len();
         match step {
             Step::Replace => self.report.documents_replaced += 1,

@@ -81,8 +81,15 @@ impl<'a> UnitWriter<'a> {
 
     /// Replaces a document's units by `units`, as one group: its units
     /// land next to each other, head first, in one segment (a unit finds
-    /// its document's record just before it).
-    pub fn put_document(&mut self, document: &Document, hash: &str, units: &[Unit]) -> Result<()> {
+    /// its document's record just before it). `clusters`: each unit's
+    /// copy cluster, in order (0: none).
+    pub fn put_document(
+        &mut self,
+        document: &Document,
+        hash: &str,
+        units: &[Unit],
+        clusters: &[u64],
+    ) -> Result<()> {
         let record = DocumentRecord::new(document, units.len() as u32);
         let mut group = Vec::with_capacity(units.len() + 1);
         group.push(UserOperation::Delete(Term::from_field_text(
@@ -91,10 +98,12 @@ impl<'a> UnitWriter<'a> {
         )));
         for (i, unit) in units.iter().enumerate() {
             let head = (i == 0).then_some(&record);
+            let cluster = clusters.get(i).copied().unwrap_or(0);
             group.push(UserOperation::Add(unit_document(
                 self.fields,
                 unit,
                 hash,
+                cluster,
                 head,
             )));
         }
@@ -146,6 +155,7 @@ fn unit_document(
     f: &Fields,
     unit: &Unit,
     hash: &str,
+    cluster: u64,
     record: Option<&DocumentRecord>,
 ) -> TantivyDocument {
     let d = unit.document;
@@ -159,6 +169,7 @@ fn unit_document(
         f.genre_value => d.genre.as_str(),
         f.stance => unit.stance,
         f.kind => unit.kind.as_str(),
+        f.cluster => cluster,
     );
     for author in &d.authors {
         doc.add_text(f.author_value, author);
@@ -336,7 +347,7 @@ mod storage_tests {
                 text: format!("Paragraph {i} says something long enough to count, word {i} after word {i}.\n\nAnother paragraph {i}, with more words in it to fill the memory budget sooner."),
             };
             let units = units(&document, &splitter);
-            if let Err(e) = writer.put_document(&document, "hash", &units) {
+            if let Err(e) = writer.put_document(&document, "hash", &units, &[]) {
                 failure = Some(e);
                 break;
             }

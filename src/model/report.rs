@@ -30,6 +30,19 @@ pub struct IndexReport {
     /// Documents this run would have deleted but did not: too many
     /// without `--allow-deletions`, or a collection not read to its end.
     pub deletions_refused: usize,
+    /// Copy clusters given to the units written.
+    pub copies: CopyCounts,
+}
+
+/// What clustering did with the units written (see `index::clusters`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CopyCounts {
+    /// Units long enough to cluster.
+    pub clustered: u64,
+    /// Units that joined a cluster of a unit written in the same run.
+    pub joined: u64,
+    /// Units that joined a cluster of a unit the index held before.
+    pub joined_earlier: u64,
 }
 
 /// Repairs made to records that were kept.

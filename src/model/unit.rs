@@ -103,6 +103,11 @@ pub struct UnitView {
     pub published: Option<String>,
     pub url: Option<String>,
     pub text: String,
+    /// The unit's copy cluster: units carrying the same paragraph,
+    /// verbatim or nearly, share it (none for a paragraph too short to
+    /// tell a copy from a chance repeat).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 #[cfg(test)]

@@ -22,7 +22,9 @@ use tantivy::index::SegmentId;
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
+use super::collapse::{shared, CopyTable, Folded, Sources, ALONE};
 use super::histogram::{DateTally, NO_VALUE};
+use super::response::FacetCounts;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
 
 /// The filters of a search, already resolved to exact indexed values.
@@ -51,6 +53,9 @@ pub struct FacetValues {
     /// Per split field, the units by date span and split value, read on
     /// the first histogram split by it.
     dates: HashMap<FacetField, OnceLock<DateRows>>,
+    /// The shared copy clusters, read on the first search that folds
+    /// copies.
+    copies: OnceLock<CopyTable>,
 }
 
 /// The units by date span and split value: each unit's row in a table of
@@ -158,7 +163,13 @@ impl FacetValues {
                 .into_iter()
                 .map(|f| (f, OnceLock::new()))
                 .collect(),
+            copies: OnceLock::new(),
         })
+    }
+
+    /// The generation's shared copy clusters, read on first use.
+    pub fn copies(&self, searcher: &tantivy::Searcher) -> &CopyTable {
+        self.copies.get_or_init(|| CopyTable::read(searcher))
     }
 
     /// Makes sure the date rows of a split field are read (the collector
@@ -266,6 +277,11 @@ pub struct Gathered {
     pub timed_out: bool,
     /// With a histogram asked for: the hits by date span and split value.
     pub dates: Option<DateTally>,
+    /// With copies folded: distinct paragraphs per outlet and stance.
+    pub sources: Option<Sources>,
+    /// With copies folded: what each hit of `top` that stands for a
+    /// cluster folded.
+    pub folded: HashMap<DocAddress, Folded>,
 }
 
 #[derive(Clone)]
@@ -284,6 +300,9 @@ pub struct UnitCollector {
     pub deadline: Option<Instant>,
     /// Tally the hits by date for a histogram split by this facet.
     pub histogram: Option<FacetField>,
+    /// Fold copies: one hit per copy cluster, the best-ranked (the
+    /// generation's [`FacetValues::copies`] must have been read).
+    pub collapse: bool,
 }
 
 /// Matches collected between two looks at the clock. Reading the clock
@@ -430,6 +449,8 @@ impl DateCounts {
 
 pub struct UnitSegmentCollector {
     segment: SegmentOrdinal,
+    /// Folding copies: the hits of shared clusters, held apart.
+    fold: Option<Fold>,
     tally: Option<DateCounts>,
     facets: Vec<FacetColumn>,
     dates: Option<(Column<u64>, Column<u64>, u64, u64)>,
@@ -454,6 +475,37 @@ pub struct UnitSegmentCollector {
 
 /// Matches judged together.
 const BLOCK: usize = 256;
+
+/// A segment's hits that have copies, folded per cluster, and what the
+/// source counts need of every hit.
+#[derive(Default)]
+struct Fold {
+    /// Per unit, its shared cluster or [`ALONE`].
+    clusters: Arc<Vec<u32>>,
+    /// Per cluster: its best hit and how many hits it has.
+    best: HashMap<u32, (Ranked, u64)>,
+    /// Each folded hit: cluster, outlet and stance (value indices, or
+    /// [`NO_VALUE`]) and address.
+    members: Vec<(u32, u32, u32, DocAddress)>,
+    /// Where outlet and stance are in the collector's facets (counted
+    /// searches only).
+    outlet: Option<usize>,
+    stance: Option<usize>,
+    /// Hits alone in their cluster, in all and per outlet and stance value.
+    alone: u64,
+    alone_outlet: HashMap<u32, u64>,
+    alone_stance: HashMap<u32, u64>,
+}
+
+/// What a segment folded.
+#[derive(Default)]
+struct FoldFruit {
+    best: Vec<(u32, Ranked, u64)>,
+    members: Vec<(u32, u32, u32, DocAddress)>,
+    alone: u64,
+    alone_outlet: HashMap<u32, u64>,
+    alone_stance: HashMap<u32, u64>,
+}
 
 impl Collector for UnitCollector {
     type Fruit = Gathered;
@@ -535,8 +587,20 @@ impl Collector for UnitCollector {
                 touched: Vec::new(),
             }
         });
+        let fold = self.collapse.then(|| {
+            let at = |field| facets.iter().position(|f: &FacetColumn| f.field == field);
+            Fold {
+                clusters: self.values.copies.get().map_or_else(Default::default, |t| {
+                    t.segment(reader.segment_id())
+                }),
+                outlet: at(FacetField::Outlet).filter(|_| self.count_facets),
+                stance: at(FacetField::Stance).filter(|_| self.count_facets),
+                ..Fold::default()
+            }
+        });
         Ok(UnitSegmentCollector {
             segment,
+            fold,
             tally,
             facets,
             dates,
@@ -608,7 +672,9 @@ impl Collector for UnitCollector {
             .histogram
             .and_then(|split| self.values.date_rows(split));
         let mut by_row: Vec<u64> = vec![0; date_rows.map_or(0, |r| r.rows.len())];
+        let mut folds: Vec<FoldFruit> = Vec::new();
         for f in fruits {
+            folds.extend(f.fold);
             all.timed_out |= f.stopped;
             for (row, n) in f.dates.unwrap_or_default() {
                 by_row[row as usize] += n;
@@ -670,10 +736,120 @@ impl Collector for UnitCollector {
                     .collect(),
             ));
         }
+        let folded = self.collapse.then(|| self.fold(folds));
+        if let Some((best, _, _)) = &folded {
+            heap.extend(best.values().map(|(r, _)| *r));
+        }
         heap.sort_by(|a, b| b.cmp(a));
         heap.truncate(self.keep);
         all.top = heap.into_iter().map(|Ranked(s, a)| (s, a)).collect();
+        if let Some((best, members, sources)) = folded {
+            all.folded = self.folded(&all.top, &best, &members);
+            all.sources = sources;
+        }
         Ok(all)
+    }
+}
+
+/// A cluster's best hit and its hits, by cluster.
+type Bests = HashMap<u32, (Ranked, u64)>;
+
+impl UnitCollector {
+    /// The segments' folded hits together: per cluster its best hit (a
+    /// cluster may span segments), every folded hit, and the source
+    /// counts (counted searches only).
+    fn fold(
+        &self,
+        folds: Vec<FoldFruit>,
+    ) -> (Bests, Vec<(u32, u32, u32, DocAddress)>, Option<Sources>) {
+        let mut best: Bests = HashMap::new();
+        let mut members = Vec::new();
+        let mut alone = 0;
+        let mut outlets: HashMap<u32, u64> = HashMap::new();
+        let mut stances: HashMap<u32, u64> = HashMap::new();
+        for f in folds {
+            for (cluster, ranked, n) in f.best {
+                let entry = best.entry(cluster).or_insert((ranked, 0));
+                if ranked > entry.0 {
+                    entry.0 = ranked;
+                }
+                entry.1 += n;
+            }
+            members.extend(f.members);
+            alone += f.alone;
+            for (v, n) in f.alone_outlet {
+                *outlets.entry(v).or_default() += n;
+            }
+            for (v, n) in f.alone_stance {
+                *stances.entry(v).or_default() += n;
+            }
+        }
+        if !self.count_facets {
+            return (best, members, None);
+        }
+        // A cluster counts once per value its copies carry.
+        let distinct = |pick: fn(&(u32, u32, u32, DocAddress)) -> u32,
+                            into: &mut HashMap<u32, u64>| {
+            let mut pairs: Vec<(u32, u32)> = members.iter().map(|m| (m.0, pick(m))).collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            for (_, v) in pairs {
+                *into.entry(v).or_default() += 1;
+            }
+        };
+        distinct(|m| m.1, &mut outlets);
+        distinct(|m| m.2, &mut stances);
+        let named = |field: FacetField, counts: HashMap<u32, u64>| {
+            let names = self.values.values.get(&field);
+            let mut v: Vec<(String, u64)> = counts
+                .into_iter()
+                .filter_map(|(i, n)| Some((names?.get(i as usize)?.clone(), n)))
+                .collect();
+            v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            FacetCounts(v)
+        };
+        let sources = Sources {
+            paragraphs: alone + best.len() as u64,
+            outlet: named(FacetField::Outlet, outlets),
+            stance: named(FacetField::Stance, stances),
+        };
+        (best, members, Some(sources))
+    }
+
+    /// What each kept hit that stands for a cluster folded: how many other
+    /// hits, and their outlets.
+    fn folded(
+        &self,
+        top: &[(Score, DocAddress)],
+        best: &Bests,
+        members: &[(u32, u32, u32, DocAddress)],
+    ) -> HashMap<DocAddress, Folded> {
+        let standing: HashMap<DocAddress, (u32, u64)> = best
+            .iter()
+            .map(|(&c, &(Ranked(_, a), n))| (a, (c, n)))
+            .collect();
+        let names = self.values.values.get(&FacetField::Outlet);
+        let mut out = HashMap::new();
+        for &(_, addr) in top {
+            let Some(&(cluster, n)) = standing.get(&addr) else {
+                continue;
+            };
+            let mut outlets: Vec<String> = members
+                .iter()
+                .filter(|m| m.0 == cluster && m.3 != addr)
+                .filter_map(|m| names?.get(m.1 as usize).cloned())
+                .collect();
+            outlets.sort_unstable();
+            outlets.dedup();
+            out.insert(
+                addr,
+                Folded {
+                    copies: n - 1,
+                    outlets,
+                },
+            );
+        }
+        out
     }
 }
 
@@ -687,6 +863,8 @@ pub struct SegmentFruit {
     stopped: bool,
     /// Hits by date row (with a histogram).
     dates: Option<Vec<(u32, u64)>>,
+    /// Hits with copies, folded (when folding).
+    fold: Option<FoldFruit>,
 }
 
 impl SegmentCollector for UnitSegmentCollector {
@@ -725,6 +903,13 @@ impl SegmentCollector for UnitSegmentCollector {
             facets,
             stopped: self.stopped,
             dates: self.tally.as_ref().map(DateCounts::harvest),
+            fold: self.fold.map(|f| FoldFruit {
+                best: f.best.into_iter().map(|(c, (r, n))| (c, r, n)).collect(),
+                members: f.members,
+                alone: f.alone,
+                alone_outlet: f.alone_outlet,
+                alone_stance: f.alone_stance,
+            }),
         }
     }
 }
@@ -804,7 +989,31 @@ impl UnitSegmentCollector {
             }
             self.total += 1;
             let address = DocAddress::new(self.segment, self.docs[k]);
-            self.offer(Ranked(self.scores[k], address));
+            let ranked = Ranked(self.scores[k], address);
+            if let Some(fold) = &mut self.fold {
+                let value = |at: Option<usize>| {
+                    at.and_then(|i| {
+                        let ord = self.firsts[i][k]?;
+                        self.facets[i].map.get(ord as usize)?.first().copied()
+                    })
+                    .unwrap_or(NO_VALUE)
+                };
+                let (outlet, stance) = (value(fold.outlet), value(fold.stance));
+                let cluster = shared(&fold.clusters, self.docs[k]);
+                if cluster != ALONE {
+                    let entry = fold.best.entry(cluster).or_insert((ranked, 0));
+                    if ranked > entry.0 {
+                        entry.0 = ranked;
+                    }
+                    entry.1 += 1;
+                    fold.members.push((cluster, outlet, stance, address));
+                    continue;
+                }
+                fold.alone += 1;
+                *fold.alone_outlet.entry(outlet).or_default() += 1;
+                *fold.alone_stance.entry(stance).or_default() += 1;
+            }
+            self.offer(ranked);
         }
         self.verdicts = verdicts;
         self.docs.clear();

@@ -259,6 +259,7 @@ impl Searcher {
             facet_limit: 0,
             deadline: request.deadline,
             histogram: None,
+            collapse: false,
         };
         let gather = |words| -> Result<Gathered> {
             let compiled = self.compile_until(

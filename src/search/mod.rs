@@ -5,12 +5,14 @@
 //! scores taken apart by [`explain`]), [`trace`] (who carried a paragraph
 //! first, and who copied it), the [`collector`] that ranks hits
 //! and counts facets (and dates, for a [`histogram`]) in one pass,
+//! [`collapse`] (copies folded, independent sources counted),
 //! [`query_file`]s of queries with filters, [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
 //!
 //! [`export`] reads every unit a search counts, not a page of them (an
 //! export's rows, a batch's counts).
 
+pub mod collapse;
 pub mod collector;
 pub mod explain;
 pub mod export;

@@ -127,6 +127,10 @@ pub struct SearchRequest {
     /// histogram.
     #[serde(skip)]
     pub histogram: Option<HistogramRequest>,
+    /// Fold copies: one hit per copy cluster (`--collapse`,
+    /// `collapse=true`), and the `sources` counts.
+    #[serde(default)]
+    pub collapse: bool,
 }
 
 /// Most hits one search lists. Memory grows with the hits found, not
@@ -180,6 +184,7 @@ impl SearchRequest {
             deadline: None,
             explain: false,
             histogram: None,
+            collapse: false,
         }
     }
 }

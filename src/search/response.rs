@@ -54,6 +54,12 @@ pub struct Hit {
     /// Why it ranks here (when asked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Explanation>,
+    /// With copies folded, for a hit that stands for its copy cluster:
+    /// how many other hits carry its paragraph, and their outlets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copies: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies_in: Vec<String>,
     pub snippet: Snippet,
 }
 
@@ -148,6 +154,15 @@ pub struct SearchResponse {
     /// `undated` sum to `total_hits`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub histogram: Option<Histogram>,
+    /// Copies folded: each hit stands for its copy cluster (`copies`,
+    /// `copies_in`), and `total_hits` and `facets` still count units.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub collapsed: bool,
+    /// With copies folded: distinct paragraphs among the hits, in all and
+    /// per outlet and stance (a paragraph reprinted by twenty outlets of
+    /// one stance counts once for that stance, once for each outlet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sources: Option<super::collapse::Sources>,
 }
 
 /// `show`: a unit with its neighbours.

@@ -15,6 +15,7 @@ use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, TermQu
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 
+use super::collapse::ALONE;
 use super::histogram::{DateTally, Histogram, HistogramRequest};
 use super::partial;
 use super::request::{
@@ -234,6 +235,9 @@ impl Searcher {
             .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
         let filters = self.resolve_filters(&searcher, &request.filters, any_kind)?;
         let values = self.catalog(&searcher)?;
+        if request.collapse {
+            values.copies(&searcher);
+        }
         if let Some(h) = &request.histogram {
             values
                 .read_dates(&searcher, h.split)
@@ -251,6 +255,7 @@ impl Searcher {
             facet_limit: request.facet_limit,
             deadline,
             histogram: request.histogram.as_ref().map(|h| h.split),
+            collapse: request.collapse,
         };
         let compile = |words| {
             let node = node.as_ref();
@@ -304,14 +309,30 @@ impl Searcher {
             if found.timed_out {
                 return Err(timeout(started));
             }
+            // Folding copies, a partial match whose copy is shown is
+            // folded into it.
+            let shown: HashSet<u32> = if request.collapse {
+                let table = collector.values.copies(&searcher);
+                full.iter()
+                    .map(|&a| table.shared_at(&searcher, a))
+                    .filter(|&c| c != ALONE)
+                    .collect()
+            } else {
+                HashSet::new()
+            };
+            let copy_shown = |addr: DocAddress| {
+                request.collapse
+                    && shown.contains(&collector.values.copies(&searcher).shared_at(&searcher, addr))
+            };
             ranked.extend(
                 found
                     .top
                     .iter()
-                    .filter(|(_, addr)| !full.contains(addr))
+                    .filter(|(_, addr)| !full.contains(addr) && !copy_shown(*addr))
                     .map(partial_hit)
                     .take(short),
             );
+            gathered.folded.extend(found.folded);
         }
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
             gathered
@@ -343,10 +364,14 @@ impl Searcher {
         let mut hits = self
             .hits_until(&searcher, &addresses, &highlighter, deadline)?
             .ok_or_else(|| timeout(started))?;
-        for (hit, &(_, _, matched)) in hits.iter_mut().zip(page) {
+        for (hit, &(_, addr, matched)) in hits.iter_mut().zip(page) {
             if matched.is_some() {
                 hit.matched_words = matched;
                 hit.query_words = Some(query_words);
+            }
+            if let Some(folded) = gathered.folded.remove(&addr) {
+                hit.copies = Some(folded.copies);
+                hit.copies_in = folded.outlets;
             }
         }
         if let (true, Some(node)) = (request.explain, node.as_ref()) {
@@ -376,6 +401,8 @@ impl Searcher {
             facets: Facets::from_gathered(gathered.facets),
             facets_left_out: left_out(gathered.left_out),
             histogram,
+            collapsed: request.collapse,
+            sources: gathered.sources.take(),
         })
     }
 
@@ -510,6 +537,8 @@ impl Searcher {
                 matched_words: None,
                 query_words: None,
                 explain: None,
+                copies: None,
+                copies_in: Vec::new(),
                 snippet,
             });
         }
@@ -576,6 +605,7 @@ impl Searcher {
             facet_limit: 0,
             deadline: None,
             histogram: None,
+            collapse: false,
         };
         let found = self.gather(&searcher, &query, &collector)?;
         let mut reader = self.unit_reader(&searcher);
@@ -599,6 +629,7 @@ impl Searcher {
             facet_limit: 0,
             deadline: None,
             histogram: None,
+            collapse: false,
         };
         let g = self.gather(&searcher, &AllQuery, &collector)?;
         Ok(FacetsResponse {

@@ -86,6 +86,7 @@ pub fn similar_until(
         facet_limit: DEFAULT_FACET_LIMIT,
         deadline,
         histogram: None,
+        collapse: false,
     };
     let gathered = if words.is_empty() {
         Default::default()

@@ -238,6 +238,7 @@ pub fn trace(
             facet_limit: 0,
             deadline,
             histogram: None,
+            collapse: false,
         };
         let gathered = searcher.gather(&reader, &query, &collector)?;
         if gathered.timed_out {

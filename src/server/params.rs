@@ -43,6 +43,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
     let mut filters = Filters::default();
     let mut query = String::new();
     let mut explain = false;
+    let mut collapse = false;
     let mut histogram: Option<HistogramRequest> = None;
     for (k, v) in &pairs {
         match k.as_str() {
@@ -51,6 +52,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
             "since" | "until" if v.is_empty() => {}
             "limit" | "offset" | "facet_limit" => {}
             "explain" => explain = switch(k, v)?,
+            "collapse" => collapse = switch(k, v)?,
             "histogram" if v.is_empty() => {}
             "histogram" => {
                 histogram
@@ -75,7 +77,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
             key => {
                 if !filters.set(key, v.clone()) {
                     return Err(ApiError::bad_request(format!(
-                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit, explain, histogram, normalize, split, split_top",
+                        "unknown parameter {key:?}: use q, {}, limit, offset, facet_limit, explain, collapse, histogram, normalize, split, split_top",
                         Filters::KEYS.join(", ")
                     )));
                 }
@@ -100,6 +102,7 @@ pub fn search_request(raw: Option<String>) -> Result<SearchRequest, ApiError> {
         facet_limit: number(&pairs, "facet_limit", DEFAULT_FACET_LIMIT, MAX_FACET_LIMIT)?,
         deadline: None,
         explain,
+        collapse,
         histogram: match histogram {
             Some(h) => Some(HistogramRequest {
                 split_top: number(&pairs, "split_top", DEFAULT_SPLIT_TOP, MAX_FACET_LIMIT)?,

@@ -144,6 +144,7 @@ mod tests {
             published: Some("2025-03".into()),
             url: Some("https://besacenter.org/x".into()),
             text: "Section 907".into(),
+            cluster: None,
         }
     }
 

@@ -257,7 +257,7 @@ pub fn index_corpus(beir: &Path, index_dir: &Path, memory_budget_mb: usize) -> R
             text,
             stance: "neutral",
         };
-        writer.put_document(&document, "", std::slice::from_ref(&unit))?;
+        writer.put_document(&document, "", std::slice::from_ref(&unit), &[])?;
     }
     let info = IndexInfo {
         schema_version: SCHEMA_VERSION,

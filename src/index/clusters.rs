@@ -1,0 +1,273 @@
+//! Copy clusters, given to units as they are written: units carrying the
+//! same paragraph, verbatim or nearly, share a cluster id (a wire story
+//! reprinted by twenty outlets is one cluster of twenty units).
+//!
+//! Within an import, each unit's sketch bands ([`crate::text::shingles`])
+//! are looked up in a table of the bands seen so far: two bands in common
+//! with an earlier unit put it in that unit's cluster (verbatim copies
+//! share all ten; a near copy, whose runs overlap by about half or more,
+//! most often shares two). Units the index held before the import are
+//! not in the table (it lives in memory, for one import): a unit the
+//! table does not place is looked for in the index as it was committed,
+//! through its rarest words, and joins the cluster of the unit whose
+//! runs it shares by [`NEAR`] or more. So a reprint imported later joins
+//! its cluster, and nothing is recomputed for the corpus. A paragraph of
+//! fewer than [`MIN_WORDS`] words is clustered with nothing (id 0).
+//!
+//! A new cluster is named by its first unit (a hash of its id), so a
+//! rebuild of the same collections gives the same ids. Clusters are
+//! joined, never merged: a unit that bridges two clusters joins the one
+//! it shares most with.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{TantivyDocument, Term};
+
+use crate::error::{Error, Result};
+use crate::index::open::UnitIndex;
+use crate::index::schema::Fields;
+use crate::index::stored::{cluster_column, stored_str};
+use crate::model::report::CopyCounts;
+use crate::text::analysis;
+use crate::text::shingles::{band_keys, jaccard, runs, word_hashes, BANDS};
+
+pub use crate::text::shingles::MIN_WORDS;
+
+/// Share of word runs a unit must have in common with a unit of the
+/// index (of all runs either has) to join its cluster.
+pub const NEAR: f64 = 0.5;
+/// Bands a unit must share with an earlier unit of the same import.
+pub const BANDS_SHARED: usize = 2;
+/// The rarest words of a unit that look for its copies in the index, and
+/// how many of them a copy must hold (one edited word is forgiven).
+const LOOKUP_WORDS: usize = 6;
+const LOOKUP_HELD: usize = 4;
+/// Units of the index compared word for word with a new one.
+const LOOKUP_CANDIDATES: usize = 10;
+
+/// Band keys are hashes already: a table keyed by them needs no hashing.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        // Spread over the high bits too (hashbrown reads them).
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+}
+
+/// Assigns copy clusters to the units of one import.
+pub struct CopyClusters {
+    /// Band key -> slot in `ids` (the cluster that first had the band).
+    bands: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
+    /// Slot -> cluster id.
+    ids: Vec<u64>,
+    /// The index as committed before the import, when it held units.
+    earlier: Option<Earlier>,
+    pub counts: CopyCounts,
+}
+
+struct Earlier {
+    searcher: tantivy::Searcher,
+    fields: Fields,
+    dir: std::path::PathBuf,
+    analyzer: tantivy::tokenizer::TextAnalyzer,
+}
+
+impl CopyClusters {
+    /// Clusters for an import into `index`; with `look_back`, units not
+    /// placed within the import are looked for among the units the index
+    /// holds now (not for a rebuild, which deletes them).
+    pub fn new(index: &UnitIndex, look_back: bool) -> Result<CopyClusters> {
+        let earlier = if look_back {
+            let reader = index
+                .index
+                .reader()
+                .map_err(|e| Error::tantivy(&index.dir, e))?;
+            let searcher = reader.searcher();
+            (searcher.num_docs() > 0).then(|| Earlier {
+                searcher,
+                fields: index.fields.clone(),
+                dir: index.dir.clone(),
+                analyzer: analysis::text_analyzer(),
+            })
+        } else {
+            None
+        };
+        Ok(CopyClusters {
+            bands: HashMap::default(),
+            ids: Vec::new(),
+            earlier,
+            counts: CopyCounts::default(),
+        })
+    }
+
+    /// The cluster of the unit `unit_id` with `text` (0: too short to
+    /// cluster).
+    pub fn assign(&mut self, unit_id: &str, text: &str) -> Result<u64> {
+        let words = word_hashes(text);
+        let Some(keys) = band_keys(&words) else {
+            return Ok(0);
+        };
+        self.counts.clustered += 1;
+        let mut met: [(u32, usize); BANDS] = [(u32::MAX, 0); BANDS];
+        for key in &keys {
+            if let Some(&slot) = self.bands.get(key) {
+                if let Some(entry) = met.iter_mut().find(|(s, n)| *s == slot || *n == 0) {
+                    *entry = (slot, entry.1 + 1);
+                }
+            }
+        }
+        // The cluster met most often; of equals, the earliest.
+        let best = met
+            .iter()
+            .filter(|(_, n)| *n >= BANDS_SHARED)
+            .max_by_key(|&&(slot, n)| (n, std::cmp::Reverse(slot)))
+            .map(|&(slot, _)| slot);
+        let slot = match best {
+            Some(slot) => {
+                self.counts.joined += 1;
+                slot
+            }
+            None => {
+                let id = match self.earlier_cluster(text, &words)? {
+                    Some(id) => {
+                        self.counts.joined_earlier += 1;
+                        id
+                    }
+                    None => leader_id(unit_id),
+                };
+                self.ids.push(id);
+                (self.ids.len() - 1) as u32
+            }
+        };
+        for key in keys {
+            self.bands.entry(key).or_insert(slot);
+        }
+        Ok(self.ids[slot as usize])
+    }
+
+    /// The cluster of the unit of the index before this import that
+    /// carries `text` most nearly, if one does.
+    fn earlier_cluster(&mut self, text: &str, words: &[u64]) -> Result<Option<u64>> {
+        let Some(earlier) = &mut self.earlier else {
+            return Ok(None);
+        };
+        let err = |e| Error::tantivy(&earlier.dir, e);
+        let mut terms: Vec<(u64, Term)> = Vec::new();
+        for t in analysis::terms(&mut earlier.analyzer, text) {
+            let term = Term::from_field_text(earlier.fields.text, &t);
+            if terms.iter().any(|(_, seen)| *seen == term) {
+                continue;
+            }
+            let df = earlier.searcher.doc_freq(&term).map_err(err)?;
+            if df > 0 {
+                terms.push((df, term));
+            }
+        }
+        if terms.is_empty() {
+            return Ok(None);
+        }
+        terms.sort_by_key(|(df, _)| *df);
+        terms.truncate(LOOKUP_WORDS);
+        let held = LOOKUP_HELD.min(terms.len());
+        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
+            .into_iter()
+            .map(|(_, term)| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                (Occur::Should, q)
+            })
+            .collect();
+        let query = BooleanQuery::with_minimum_required_clauses(clauses, held);
+        let found = earlier
+            .searcher
+            .search(
+                &query,
+                &TopDocs::with_limit(LOOKUP_CANDIDATES).order_by_score(),
+            )
+            .map_err(err)?;
+        let ours = runs(words);
+        let mut best: Option<(f64, u64)> = None;
+        for (_, addr) in found {
+            let segment = earlier.searcher.segment_reader(addr.segment_ord);
+            let cluster = cluster_column(segment)
+                .and_then(|c| c.first(addr.doc_id))
+                .unwrap_or(0);
+            if cluster == 0 {
+                continue;
+            }
+            let doc: TantivyDocument = earlier.searcher.doc(addr).map_err(err)?;
+            let theirs = runs(&word_hashes(
+                stored_str(&doc, earlier.fields.text).unwrap_or_default(),
+            ));
+            let share = jaccard(&ours, &theirs);
+            if share >= NEAR && best.is_none_or(|(b, _)| share > b) {
+                best = Some((share, cluster));
+            }
+        }
+        Ok(best.map(|(_, cluster)| cluster))
+    }
+}
+
+/// A new cluster's id: a hash of its first unit's id, never 0.
+fn leader_id(unit_id: &str) -> u64 {
+    let hash = blake3::hash(unit_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&hash.as_bytes()[..8]);
+    u64::from_le_bytes(bytes).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIRE: &str = "The Senate voted on Tuesday to extend the program for another two years, sending the bill to the president, who is expected to sign it this week.";
+
+    fn in_ram() -> UnitIndex {
+        let fields = Fields::new();
+        let index = tantivy::Index::create_in_ram(fields.schema.clone());
+        analysis::register(&index);
+        UnitIndex {
+            dir: "test-index".into(),
+            index,
+            fields,
+            info: Default::default(),
+        }
+    }
+
+    #[test]
+    fn copies_share_a_cluster_and_others_start_their_own() {
+        let index = in_ram();
+        let mut c = CopyClusters::new(&index, true).unwrap();
+        let first = c.assign("a#1", WIRE).unwrap();
+        assert_eq!(first, leader_id("a#1"));
+        assert_eq!(c.assign("b#3", &WIRE.to_uppercase()).unwrap(), first);
+        let edited = WIRE.replace("this week", "on Friday");
+        assert_eq!(c.assign("c#2", &edited).unwrap(), first);
+        let other = c
+            .assign("d#1", "A storm knocked out power to thousands of homes across the region overnight, and crews expected repairs to take several days.")
+            .unwrap();
+        assert_ne!(other, first);
+        assert_eq!(c.assign("e#1", "He declined to comment.").unwrap(), 0);
+        assert_eq!(
+            c.counts,
+            CopyCounts {
+                clustered: 4,
+                joined: 2,
+                joined_earlier: 0
+            }
+        );
+    }
+}
