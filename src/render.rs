@@ -537,8 +537,11 @@ fn sources_text(s: &Sources, units: u64, style: Style, top: usize) -> String {
         "Copies folded: {} distinct paragraphs among {units} units. Distinct paragraphs by",
         s.paragraphs
     );
-    let mut out = format!("{}
-", style.paint(DIM, &head));
+    let mut out = format!(
+        "{}
+",
+        style.paint(DIM, &head)
+    );
     let facets = Facets {
         outlet: s.outlet.clone(),
         stance: s.stance.clone(),

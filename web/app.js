@@ -61,6 +61,7 @@
     sinceInput: $('#since-input'),
     untilInput: $('#until-input'),
     clearDates: $('#clear-dates'),
+    foldCopies: $('#fold-copies'),
   };
 
   // ---------------------------------------------------------------- DOM
@@ -211,14 +212,14 @@
   // ---------------------------------------------------------------- state
 
   function emptyState() {
-    const s = { q: '', offset: 0 };
+    const s = { q: '', offset: 0, unfold: false };
     for (const f of FACET_FIELDS) s[f] = [];
     for (const f of SINGLE_FIELDS) s[f] = '';
     return s;
   }
 
   function copyState(s) {
-    const c = { q: s.q, offset: s.offset };
+    const c = { q: s.q, offset: s.offset, unfold: s.unfold };
     for (const f of FACET_FIELDS) c[f] = s[f].slice();
     for (const f of SINGLE_FIELDS) c[f] = s[f];
     return c;
@@ -232,6 +233,8 @@
     for (const f of SINGLE_FIELDS) s[f] = p.get(f) || '';
     const off = Number.parseInt(p.get('offset') || '0', 10);
     s.offset = Number.isFinite(off) && off > 0 ? off : 0;
+    // Copies are folded unless the address says otherwise.
+    s.unfold = p.get('collapse') === 'false';
     return s;
   }
 
@@ -247,8 +250,10 @@
       // The timeline above the hits: every search brings its histogram.
       p.set('histogram', 'auto');
       if (chartShare) p.set('normalize', 'true');
-    } else if (s.offset > 0) {
-      p.set('offset', String(s.offset));
+      if (!s.unfold) p.set('collapse', 'true');
+    } else {
+      if (s.unfold) p.set('collapse', 'false');
+      if (s.offset > 0) p.set('offset', String(s.offset));
     }
     return p;
   }
@@ -381,6 +386,7 @@
   }
 
   function syncForm(s) {
+    ui.foldCopies.checked = !s.unfold;
     // Reflect ticks at once, before the answer arrives.
     for (const box of ui.facets.querySelectorAll('input[type="checkbox"]')) {
       const field = box.closest('fieldset').dataset.facet;
@@ -512,6 +518,11 @@
       ui.summary.append('All ', n, words, ' in the index');
     }
     if (hasFilters(s) && s.q) ui.summary.append(' with the filters');
+    const sources = data.sources;
+    if (sources && Number.isInteger(sources.paragraphs) && sources.paragraphs < total) {
+      ui.summary.append(h('span', { class: 'distinct' },
+        ` · ${sources.paragraphs.toLocaleString('en')} distinct, copies folded`));
+    }
     if (shown > 0) ui.summary.append(h('span', { class: 'range' }, ` · showing ${offset + 1}–${offset + shown}`));
     if (took) ui.summary.append(h('span', { class: 'took' }, ` · ${took}`));
   }
@@ -644,6 +655,13 @@
       // Read as "Result 3": an aria-label on a span is skipped by screen readers.
       h('span', { class: 'rank' }, h('span', { class: 'visually-hidden' }, 'Result '), String(rank)),
       metaLine(hit)));
+    if (Number.isInteger(hit.copies) && hit.copies > 0) {
+      // A folded cluster: the other hits carrying this paragraph.
+      const outlets = Array.isArray(hit.copies_in) ? hit.copies_in.filter((o) => typeof o === 'string') : [];
+      art.append(h('p', { class: 'copies-note' },
+        `+${hit.copies} ${hit.copies === 1 ? 'copy' : 'copies'}`,
+        outlets.length ? ` in ${outlets.join(', ')}` : ''));
+    }
     if (Number.isInteger(hit.matched_words) && Number.isInteger(hit.query_words)) {
       art.classList.add('partial');
       art.append(h('p', { class: 'partial-note' },
@@ -1070,6 +1088,7 @@
   ui.clearFilters.addEventListener('click', () => {
     const next = emptyState();
     next.q = state.q;
+    next.unfold = state.unfold;
     navigate(next, { focusAfter: ui.q });
   });
 
@@ -1256,6 +1275,13 @@
     next.until = '';
     next.offset = 0;
     navigate(next, { focusAfter: ui.sinceInput });
+  });
+
+  ui.foldCopies.addEventListener('change', () => {
+    const next = copyState(state);
+    next.unfold = !ui.foldCopies.checked;
+    next.offset = 0;
+    navigate(next);
   });
 
   ui.chartShare.addEventListener('click', () => {

@@ -45,6 +45,7 @@ pub fn document(u: &UnitView) -> Value {
         "published_to": span.map(|(_, to)| day(to)),
         "date_precision": date_precision(u.published.as_deref()),
         "url": u.url,
+        "cluster": u.cluster,
         "text": u.text,
     })
 }

@@ -71,7 +71,8 @@ pub fn index_body() -> Value {
                 "published_from": { "type": "date", "format": "yyyy-MM-dd" },
                 "published_to": { "type": "date", "format": "yyyy-MM-dd" },
                 "date_precision": { "type": "keyword" },
-                "url": { "type": "keyword", "index": false }
+                "url": { "type": "keyword", "index": false },
+                "cluster": { "type": "keyword" }
             }
         }
     })

@@ -184,10 +184,10 @@ pub fn cluster_column(segment: &tantivy::SegmentReader) -> Option<Column<u64>> {
     segment.fast_fields().u64(name::CLUSTER).ok()
 }
 
-/// A copy cluster as users see it (16 hex digits); none for 0, a unit
-/// too short to cluster.
+/// A copy cluster as users see it (its number, as a string: an id, not
+/// a quantity); none for 0, a unit too short to cluster.
 pub fn cluster_name(cluster: u64) -> Option<String> {
-    (cluster != 0).then(|| format!("{cluster:016x}"))
+    (cluster != 0).then(|| cluster.to_string())
 }
 
 /// Reads a stored string field of a tantivy document.

@@ -399,10 +399,11 @@ impl Run<'_> {
         let units = units(document, &self.splitter);
         let clusters = units
             .iter()
-            .map(|u| self.clusters.assign(&u.id(), &u.text))
+            .map(|u| self.clusters.assign(&u.text))
             .collect::<Result<Vec<u64>>>()?;
         // Replaces earlier units of the same id (a repeat: last wins).
-        self.writer.put_document(document, &hash, &units, &clusters)?;
+        self.writer
+            .put_document(document, &hash, &units, &clusters)?;
         self.report.units_added += units.len();
         match step {
             Step::Replace => self.report.documents_replaced += 1,

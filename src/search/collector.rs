@@ -527,7 +527,9 @@ impl Collector for UnitCollector {
                 .find(|(f, _)| *f == field)
                 .map(|(_, v)| v)
                 .filter(|v| !v.is_empty());
-            if !self.count_facets && wanted.is_none() {
+            // Folded copies name their outlets, counted or not.
+            let named = self.collapse && field == FacetField::Outlet;
+            if !self.count_facets && wanted.is_none() && !named {
                 continue;
             }
             let Some(SegmentColumn { ords, map }) = self
@@ -590,10 +592,12 @@ impl Collector for UnitCollector {
         let fold = self.collapse.then(|| {
             let at = |field| facets.iter().position(|f: &FacetColumn| f.field == field);
             Fold {
-                clusters: self.values.copies.get().map_or_else(Default::default, |t| {
-                    t.segment(reader.segment_id())
-                }),
-                outlet: at(FacetField::Outlet).filter(|_| self.count_facets),
+                clusters: self
+                    .values
+                    .copies
+                    .get()
+                    .map_or_else(Default::default, |t| t.segment(reader.segment_id())),
+                outlet: at(FacetField::Outlet),
                 stance: at(FacetField::Stance).filter(|_| self.count_facets),
                 ..Fold::default()
             }
@@ -789,7 +793,7 @@ impl UnitCollector {
         }
         // A cluster counts once per value its copies carry.
         let distinct = |pick: fn(&(u32, u32, u32, DocAddress)) -> u32,
-                            into: &mut HashMap<u32, u64>| {
+                        into: &mut HashMap<u32, u64>| {
             let mut pairs: Vec<(u32, u32)> = members.iter().map(|m| (m.0, pick(m))).collect();
             pairs.sort_unstable();
             pairs.dedup();

@@ -322,7 +322,12 @@ impl Searcher {
             };
             let copy_shown = |addr: DocAddress| {
                 request.collapse
-                    && shown.contains(&collector.values.copies(&searcher).shared_at(&searcher, addr))
+                    && shown.contains(
+                        &collector
+                            .values
+                            .copies(&searcher)
+                            .shared_at(&searcher, addr),
+                    )
             };
             ranked.extend(
                 found
@@ -332,7 +337,9 @@ impl Searcher {
                     .map(partial_hit)
                     .take(short),
             );
-            gathered.folded.extend(found.folded);
+            for (addr, folded) in found.folded {
+                gathered.folded.entry(addr).or_insert(folded);
+            }
         }
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
             gathered

@@ -3,10 +3,13 @@
 //!
 //! This is more-like-this: the unit's most distinctive words (term
 //! frequency × inverse document frequency, as Lucene's MoreLikeThis picks
-//! them) become a weighted disjunction, BM25 ranks the candidates, and a
-//! candidate must share a few of those words. It is built here rather than
-//! with tantivy's `MoreLikeThisQuery` because a fact-checker needs to see
-//! *which* words the units share, and that query does not tell.
+//! them; names and numbers weigh more, function words never count) become
+//! a weighted disjunction, BM25 ranks the candidates, and a candidate must
+//! share a third of those words (at least two), so a long paragraph asks
+//! for more in common than a short one. Each hit says how many it shares.
+//! It is built here rather than with tantivy's `MoreLikeThisQuery`
+//! because a fact-checker needs to see *which* words the units share, and
+//! that query does not tell.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -26,7 +29,14 @@ use crate::text::analysis;
 use crate::text::snippet::Highlighter;
 
 /// How many of a unit's words describe it.
-const MAX_WORDS: usize = 25;
+const MAX_WORDS: usize = 12;
+/// Share of those words a similar unit must hold (and at least
+/// [`MIN_SHARED`]).
+const SHARED: f64 = 0.25;
+const MIN_SHARED: usize = 2;
+/// How much more a name or a number tells of a claim than another word
+/// as rare.
+const NAME_WEIGHT: f64 = 1.5;
 /// A word in more than this share of units says nothing about a claim.
 const MAX_DOC_SHARE: f64 = 0.3;
 
@@ -68,8 +78,11 @@ pub fn similar_until(
             Box::new(BoostQuery::new(Box::new(q), (w.weight / top) as f32)),
         ));
     }
-    // Sharing one or two words is chance; a repeated claim shares more.
-    let minimum = words.len().clamp(1, 3);
+    // Sharing one or two words is chance; a repeated claim shares more,
+    // and a longer paragraph's more.
+    let minimum = ((words.len() as f64 * SHARED).ceil() as usize)
+        .max(MIN_SHARED)
+        .min(words.len().max(1));
     clauses.push((
         Occur::MustNot,
         Box::new(TermQuery::new(
@@ -100,9 +113,20 @@ pub fn similar_until(
         analysis::text_analyzer(),
         words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>(),
     );
-    let hits = searcher
+    let mut hits = searcher
         .hits_until(&reader, &gathered.top, &highlighter, deadline)?
         .ok_or_else(|| timeout(started))?;
+    // Each hit's share of the words, as a partial match of a search says it.
+    let wanted: HashSet<&str> = words.iter().map(|w| w.term.as_str()).collect();
+    let mut analyzer = analysis::claim_analyzer();
+    for hit in &mut hits {
+        let held: HashSet<String> = analysis::terms(&mut analyzer, &hit.unit.text)
+            .into_iter()
+            .filter(|t| wanted.contains(t.as_str()))
+            .collect();
+        hit.matched_words = Some(held.len());
+        hit.query_words = Some(words.len());
+    }
     Ok(SimilarResponse {
         id: id.to_string(),
         unit,
@@ -134,13 +158,18 @@ fn distinctive_words(
 ) -> tantivy::Result<Vec<Word>> {
     // term -> (count, the word as first written)
     let mut tf: HashMap<String, (u32, String)> = HashMap::new();
-    let mut analyzer = analysis::text_analyzer();
+    let mut names: HashSet<String> = HashSet::new();
+    let mut analyzer = analysis::claim_analyzer();
     let mut stream = analyzer.token_stream(text);
     while stream.advance() {
         let t = stream.token();
+        let written = &text[t.offset_from..t.offset_to];
+        if is_name_or_number(written, &text[..t.offset_from]) {
+            names.insert(t.text.clone());
+        }
         let entry = tf
             .entry(t.text.clone())
-            .or_insert_with(|| (0, text[t.offset_from..t.offset_to].to_lowercase()));
+            .or_insert_with(|| (0, written.to_lowercase()));
         entry.0 += 1;
     }
     let n = reader.num_docs().max(1) as f64;
@@ -154,10 +183,15 @@ fn distinctive_words(
             continue;
         }
         let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let kind = if names.contains(&term) {
+            NAME_WEIGHT
+        } else {
+            1.0
+        };
         weighted.push(Word {
             term,
             word,
-            weight: f64::from(count) * idf,
+            weight: f64::from(count) * idf * kind,
         });
     }
     weighted.sort_by(|a, b| {
@@ -167,4 +201,40 @@ fn distinctive_words(
     });
     weighted.truncate(MAX_WORDS);
     Ok(weighted)
+}
+
+/// A number, or a name: a capitalised word that does not start a
+/// sentence ("Baku" in "ties with Baku", not "Since" in "Since the
+/// 1990s"), or an acronym.
+fn is_name_or_number(written: &str, before: &str) -> bool {
+    if written.chars().any(|c| c.is_ascii_digit()) {
+        return true;
+    }
+    let letters: Vec<char> = written.chars().filter(|c| c.is_alphabetic()).collect();
+    if letters.len() > 1 && letters.iter().all(|c| c.is_uppercase()) {
+        return true;
+    }
+    let capital = letters.first().is_some_and(|c| c.is_uppercase());
+    let starts_sentence = before
+        .trim_end_matches(|c: char| c.is_whitespace() || "\"“‘'([".contains(c))
+        .chars()
+        .last()
+        .is_none_or(|c| ".!?:;•-—".contains(c));
+    capital && !starts_sentence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_are_told_from_sentence_starts() {
+        assert!(is_name_or_number("Baku", "ties with "));
+        assert!(is_name_or_number("1990s", "Since the "));
+        assert!(is_name_or_number("NATO", ""));
+        assert!(!is_name_or_number("Since", "a secret. "));
+        assert!(!is_name_or_number("The", ""));
+        assert!(!is_name_or_number("The", "he said: “"));
+        assert!(!is_name_or_number("close", "Azerbaijan’s "));
+    }
 }

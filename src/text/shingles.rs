@@ -186,7 +186,8 @@ mod tests {
     #[test]
     fn copies_share_bands_and_strangers_do_not() {
         let keys = |t: &str| band_keys(&word_hashes(t)).unwrap();
-        let shared = |a: [u32; BANDS], b: [u32; BANDS]| a.iter().zip(&b).filter(|(x, y)| x == y).count();
+        let shared =
+            |a: [u32; BANDS], b: [u32; BANDS]| a.iter().zip(&b).filter(|(x, y)| x == y).count();
         let original = keys(WIRE);
         assert_eq!(shared(original, keys(&WIRE.to_uppercase())), BANDS);
         let edited = WIRE.replace("this week", "on Friday");
