@@ -385,6 +385,9 @@ fn hit_text(out: &mut String, rank: usize, hit: &Hit, style: Style) {
     if let (Some(m), Some(q)) = (hit.matched_words, hit.query_words) {
         let _ = write!(place, "  {m} of {q} words");
     }
+    if let Some(n) = hit.shared_words {
+        let _ = write!(place, "  shares {n} of its words");
+    }
     let _ = writeln!(out, "{}", style.paint(DIM, &place));
     out.push_str(&wrap_snippet(&hit.snippet, style, 4));
     if let Some(n) = hit.copies.filter(|&n| n > 0) {

@@ -314,6 +314,44 @@ fn similar_traces_the_oil_claim_and_the_witkoff_visit() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `similar` looks for the claim's words (names, numbers, rare words;
+/// never function words), asks for a share of them that grows with the
+/// paragraph, and says how many each hit shares.
+#[test]
+fn similar_keeps_to_the_claim_and_says_how_much_each_hit_shares() {
+    let v = json(&["similar", "newarab-azerbaijan-abraham-accords#1", "--json"]);
+    let words: Vec<&str> = v["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    for function_word in ["no", "well", "since", "their", "has", "is", "a"] {
+        assert!(!words.contains(&function_word), "{words:?}");
+    }
+    assert!(
+        words.contains(&"1990s") && words.contains(&"arms"),
+        "{words:?}"
+    );
+    let shown = v["hits"].as_array().unwrap();
+    assert!(!shown.is_empty());
+    for h in shown {
+        let shared = h["shared_words"].as_u64().unwrap();
+        assert!(shared >= 3 && shared as usize <= words.len(), "{h}");
+    }
+    // The oil claim: only the paragraph that repeats it, not a page
+    // filled with paragraphs that share a date or a place.
+    let v = json(&["similar", "newarab-azerbaijan-abraham-accords#2", "--json"]);
+    assert_eq!(v["total_hits"], 1, "{v}");
+    assert!(v["hits"][0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("about 60% of oil resources"));
+    assert!(v["hits"][0]["shared_words"].as_u64().unwrap() >= 4);
+    let out = run(&["similar", "newarab-azerbaijan-abraham-accords#2"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("shares 4 of its words"));
+}
+
 mod no_panics {
     use super::common::{default_config, seed_index};
     use nutgraf::search::{SearchRequest, Searcher};

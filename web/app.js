@@ -851,7 +851,7 @@
           if (total > hits.length) head.append(` (showing ${hits.length})`);
         }
         if (Array.isArray(data.words) && data.words.length) {
-          head.append(h('span', { class: 'similar-words' }, ' · shared words: ' + data.words.slice(0, 8).join(', ')));
+          head.append(h('span', { class: 'similar-words' }, ' · its telling words: ' + data.words.slice(0, 8).join(', ')));
         }
         box.append(head);
         if (hits.length) {
@@ -859,6 +859,10 @@
           for (const sh of hits) {
             const li = h('li', { class: 'similar-hit', 'data-id': sh.id });
             li.append(metaLine(sh, 'meta-small'), titleNode(sh, 'h4', null));
+            const words = Array.isArray(data.words) ? data.words.length : 0;
+            if (Number.isInteger(sh.shared_words) && words > 0) {
+              li.append(h('p', { class: 'partial-note' }, `Shares ${sh.shared_words} of the ${words} words`));
+            }
             const p = h('p', { class: 'snippet' });
             if (sh.snippet && typeof sh.snippet.text === 'string') appendHighlighted(p, sh.snippet.text, sh.snippet.highlights);
             else p.append(sh.text || '');

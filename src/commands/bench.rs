@@ -53,6 +53,10 @@ pub struct Args {
     #[arg(long, value_name = "INTERVAL", num_args = 0..=1, require_equals = true,
           default_missing_value = "auto", value_parser = IntervalChoice::NAMES)]
     pub histogram: Option<String>,
+    /// Ask every query with copies folded (as `search --collapse`), to
+    /// measure what folding and the source counts cost.
+    #[arg(long)]
+    pub collapse: bool,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
@@ -68,6 +72,9 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         for q in &mut queries {
             q.request.histogram = Some(asked.clone());
         }
+    }
+    for q in &mut queries {
+        q.request.collapse |= args.collapse;
     }
     if queries.is_empty() {
         return Err(nutgraf::Error::Input(

@@ -60,6 +60,10 @@ pub struct Hit {
     pub copies: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub copies_in: Vec<String>,
+    /// A similar unit: how many of the claim's words (`words` of the
+    /// response) it holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_words: Option<usize>,
     pub snippet: Snippet,
 }
 

@@ -546,6 +546,7 @@ impl Searcher {
                 explain: None,
                 copies: None,
                 copies_in: Vec::new(),
+                shared_words: None,
                 snippet,
             });
         }

@@ -29,11 +29,11 @@ use crate::text::analysis;
 use crate::text::snippet::Highlighter;
 
 /// How many of a unit's words describe it.
-const MAX_WORDS: usize = 12;
+const MAX_WORDS: usize = 20;
 /// Share of those words a similar unit must hold (and at least
 /// [`MIN_SHARED`]).
-const SHARED: f64 = 0.25;
-const MIN_SHARED: usize = 2;
+const SHARED: f64 = 0.2;
+const MIN_SHARED: usize = 3;
 /// How much more a name or a number tells of a claim than another word
 /// as rare.
 const NAME_WEIGHT: f64 = 1.5;
@@ -116,7 +116,7 @@ pub fn similar_until(
     let mut hits = searcher
         .hits_until(&reader, &gathered.top, &highlighter, deadline)?
         .ok_or_else(|| timeout(started))?;
-    // Each hit's share of the words, as a partial match of a search says it.
+    // How many of the words each hit holds.
     let wanted: HashSet<&str> = words.iter().map(|w| w.term.as_str()).collect();
     let mut analyzer = analysis::claim_analyzer();
     for hit in &mut hits {
@@ -124,8 +124,7 @@ pub fn similar_until(
             .into_iter()
             .filter(|t| wanted.contains(t.as_str()))
             .collect();
-        hit.matched_words = Some(held.len());
-        hit.query_words = Some(words.len());
+        hit.shared_words = Some(held.len());
     }
     Ok(SimilarResponse {
         id: id.to_string(),
