@@ -21,7 +21,7 @@
 //! two clusters joins the one it shares most with.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
@@ -34,7 +34,7 @@ use crate::index::schema::Fields;
 use crate::index::stored::{cluster_column, stored_str};
 use crate::model::report::CopyCounts;
 use crate::text::analysis;
-use crate::text::shingles::{band_keys, jaccard, runs, word_hashes, BANDS};
+use crate::text::shingles::{band_keys, jaccard, runs, word_hashes, NumberHasher, BANDS};
 
 pub use crate::text::shingles::MIN_WORDS;
 
@@ -50,29 +50,13 @@ const LOOKUP_HELD: usize = 4;
 /// Units of the index compared word for word with a new one.
 const LOOKUP_CANDIDATES: usize = 10;
 
-/// Band keys are hashes already: a table keyed by them needs no hashing.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        // Spread over the high bits too (hashbrown reads them).
-        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
-    }
-}
-
 /// Assigns copy clusters to the units of one import.
 pub struct CopyClusters {
-    /// Band key -> slot in `ids` (the cluster that first had the band).
-    bands: HashMap<u32, u32, BuildHasherDefault<KeyHasher>>,
+    /// Per band, key -> slot in `ids` (the cluster that first had it).
+    /// A table per band, not one for all: tables grow by doubling, and
+    /// ten small ones never hold two copies of everything at once (one
+    /// table of a corpus's 8 million keys peaked at 150 MB).
+    bands: Vec<HashMap<u32, u32, BuildHasherDefault<NumberHasher>>>,
     /// Slot -> cluster id.
     ids: Vec<u64>,
     /// The index as committed before the import, when it held units.
@@ -118,7 +102,7 @@ impl CopyClusters {
             None
         };
         Ok(CopyClusters {
-            bands: HashMap::default(),
+            bands: (0..BANDS).map(|_| HashMap::default()).collect(),
             ids: Vec::new(),
             earlier,
             next,
@@ -134,8 +118,8 @@ impl CopyClusters {
         };
         self.counts.clustered += 1;
         let mut met: [(u32, usize); BANDS] = [(u32::MAX, 0); BANDS];
-        for key in &keys {
-            if let Some(&slot) = self.bands.get(key) {
+        for (band, key) in keys.iter().enumerate() {
+            if let Some(&slot) = self.bands[band].get(key) {
                 if let Some(entry) = met.iter_mut().find(|(s, n)| *s == slot || *n == 0) {
                     *entry = (slot, entry.1 + 1);
                 }
@@ -167,8 +151,8 @@ impl CopyClusters {
                 (self.ids.len() - 1) as u32
             }
         };
-        for key in keys {
-            self.bands.entry(key).or_insert(slot);
+        for (band, key) in keys.into_iter().enumerate() {
+            self.bands[band].entry(key).or_insert(slot);
         }
         Ok(self.ids[slot as usize])
     }

@@ -13,6 +13,7 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -25,6 +26,7 @@ use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, T
 use super::collapse::{shared, CopyTable, Folded, Sources, ALONE};
 use super::histogram::{DateTally, NO_VALUE};
 use super::response::FacetCounts;
+use crate::text::shingles::NumberHasher;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
 
 /// The filters of a search, already resolved to exact indexed values.
@@ -483,7 +485,7 @@ struct Fold {
     /// Per unit, its shared cluster or [`ALONE`].
     clusters: Arc<Vec<u32>>,
     /// Per cluster: its best hit and how many hits it has.
-    best: HashMap<u32, (Ranked, u64)>,
+    best: NumberMap<(Ranked, u64)>,
     /// Each folded hit: cluster, outlet and stance (value indices, or
     /// [`NO_VALUE`]) and address.
     members: Vec<(u32, u32, u32, DocAddress)>,
@@ -491,10 +493,11 @@ struct Fold {
     /// searches only).
     outlet: Option<usize>,
     stance: Option<usize>,
-    /// Hits alone in their cluster, in all and per outlet and stance value.
+    /// Hits alone in their cluster, in all and per outlet and stance
+    /// column ordinal (an array add a hit: most hits are alone).
     alone: u64,
-    alone_outlet: HashMap<u32, u64>,
-    alone_stance: HashMap<u32, u64>,
+    alone_outlet: Vec<u32>,
+    alone_stance: Vec<u32>,
 }
 
 /// What a segment folded.
@@ -503,8 +506,8 @@ struct FoldFruit {
     best: Vec<(u32, Ranked, u64)>,
     members: Vec<(u32, u32, u32, DocAddress)>,
     alone: u64,
-    alone_outlet: HashMap<u32, u64>,
-    alone_stance: HashMap<u32, u64>,
+    alone_outlet: NumberMap<u64>,
+    alone_stance: NumberMap<u64>,
 }
 
 impl Collector for UnitCollector {
@@ -591,14 +594,22 @@ impl Collector for UnitCollector {
         });
         let fold = self.collapse.then(|| {
             let at = |field| facets.iter().position(|f: &FacetColumn| f.field == field);
+            let outlet = at(FacetField::Outlet);
+            let stance = at(FacetField::Stance).filter(|_| self.count_facets);
+            let ordinals = |at: Option<usize>| match at {
+                Some(i) if self.count_facets => vec![0; facets[i].map.len() + 1],
+                _ => Vec::new(),
+            };
             Fold {
                 clusters: self
                     .values
                     .copies
                     .get()
                     .map_or_else(Default::default, |t| t.segment(reader.segment_id())),
-                outlet: at(FacetField::Outlet),
-                stance: at(FacetField::Stance).filter(|_| self.count_facets),
+                alone_outlet: ordinals(outlet),
+                alone_stance: ordinals(stance),
+                outlet,
+                stance,
                 ..Fold::default()
             }
         });
@@ -756,7 +767,10 @@ impl Collector for UnitCollector {
 }
 
 /// A cluster's best hit and its hits, by cluster.
-type Bests = HashMap<u32, (Ranked, u64)>;
+type Bests = NumberMap<(Ranked, u64)>;
+
+/// A map keyed by cluster numbers.
+type NumberMap<V> = HashMap<u32, V, BuildHasherDefault<NumberHasher>>;
 
 impl UnitCollector {
     /// The segments' folded hits together: per cluster its best hit (a
@@ -766,11 +780,11 @@ impl UnitCollector {
         &self,
         folds: Vec<FoldFruit>,
     ) -> (Bests, Vec<(u32, u32, u32, DocAddress)>, Option<Sources>) {
-        let mut best: Bests = HashMap::new();
+        let mut best: Bests = HashMap::default();
         let mut members = Vec::new();
         let mut alone = 0;
-        let mut outlets: HashMap<u32, u64> = HashMap::new();
-        let mut stances: HashMap<u32, u64> = HashMap::new();
+        let mut outlets: NumberMap<u64> = HashMap::default();
+        let mut stances: NumberMap<u64> = HashMap::default();
         for f in folds {
             for (cluster, ranked, n) in f.best {
                 let entry = best.entry(cluster).or_insert((ranked, 0));
@@ -793,17 +807,21 @@ impl UnitCollector {
         }
         // A cluster counts once per value its copies carry.
         let distinct = |pick: fn(&(u32, u32, u32, DocAddress)) -> u32,
-                        into: &mut HashMap<u32, u64>| {
-            let mut pairs: Vec<(u32, u32)> = members.iter().map(|m| (m.0, pick(m))).collect();
+                        into: &mut NumberMap<u64>| {
+            // One number a pair: sorting them is several times faster.
+            let mut pairs: Vec<u64> = members
+                .iter()
+                .map(|m| (u64::from(m.0) << 32) | u64::from(pick(m)))
+                .collect();
             pairs.sort_unstable();
             pairs.dedup();
-            for (_, v) in pairs {
-                *into.entry(v).or_default() += 1;
+            for pair in pairs {
+                *into.entry(pair as u32).or_default() += 1;
             }
         };
         distinct(|m| m.1, &mut outlets);
         distinct(|m| m.2, &mut stances);
-        let named = |field: FacetField, counts: HashMap<u32, u64>| {
+        let named = |field: FacetField, counts: NumberMap<u64>| {
             let names = self.values.values.get(&field);
             let mut v: Vec<(String, u64)> = counts
                 .into_iter()
@@ -833,27 +851,34 @@ impl UnitCollector {
             .map(|(&c, &(Ranked(_, a), n))| (a, (c, n)))
             .collect();
         let names = self.values.values.get(&FacetField::Outlet);
-        let mut out = HashMap::new();
+        // The kept hits that stand for a cluster, by cluster; then one
+        // pass over the folded hits names each one's other outlets.
+        let mut kept: NumberMap<(DocAddress, u64, Vec<String>)> = HashMap::default();
         for &(_, addr) in top {
-            let Some(&(cluster, n)) = standing.get(&addr) else {
-                continue;
-            };
-            let mut outlets: Vec<String> = members
-                .iter()
-                .filter(|m| m.0 == cluster && m.3 != addr)
-                .filter_map(|m| names?.get(m.1 as usize).cloned())
-                .collect();
-            outlets.sort_unstable();
-            outlets.dedup();
-            out.insert(
-                addr,
-                Folded {
-                    copies: n - 1,
-                    outlets,
-                },
-            );
+            if let Some(&(cluster, n)) = standing.get(&addr) {
+                kept.insert(cluster, (addr, n, Vec::new()));
+            }
         }
-        out
+        for m in members {
+            if let Some((addr, _, outlets)) = kept.get_mut(&m.0) {
+                if m.3 != *addr {
+                    outlets.extend(names.and_then(|n| n.get(m.1 as usize)).cloned());
+                }
+            }
+        }
+        kept.into_values()
+            .map(|(addr, n, mut outlets)| {
+                outlets.sort_unstable();
+                outlets.dedup();
+                (
+                    addr,
+                    Folded {
+                        copies: n - 1,
+                        outlets,
+                    },
+                )
+            })
+            .collect()
     }
 }
 
@@ -907,12 +932,25 @@ impl SegmentCollector for UnitSegmentCollector {
             facets,
             stopped: self.stopped,
             dates: self.tally.as_ref().map(DateCounts::harvest),
-            fold: self.fold.map(|f| FoldFruit {
-                best: f.best.into_iter().map(|(c, (r, n))| (c, r, n)).collect(),
-                members: f.members,
-                alone: f.alone,
-                alone_outlet: f.alone_outlet,
-                alone_stance: f.alone_stance,
+            fold: self.fold.map(|f| {
+                // Per column ordinal to per value of the generation.
+                let by_value = |at: Option<usize>, counts: Vec<u32>| {
+                    let mut out: NumberMap<u64> = HashMap::default();
+                    for (ord, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                        let value = at
+                            .and_then(|i| self.facets[i].map.get(ord)?.first().copied())
+                            .unwrap_or(NO_VALUE);
+                        *out.entry(value).or_default() += u64::from(n);
+                    }
+                    out
+                };
+                FoldFruit {
+                    best: f.best.into_iter().map(|(c, (r, n))| (c, r, n)).collect(),
+                    members: f.members,
+                    alone: f.alone,
+                    alone_outlet: by_value(f.outlet, f.alone_outlet),
+                    alone_stance: by_value(f.stance, f.alone_stance),
+                }
             }),
         }
     }
@@ -995,16 +1033,30 @@ impl UnitSegmentCollector {
             let address = DocAddress::new(self.segment, self.docs[k]);
             let ranked = Ranked(self.scores[k], address);
             if let Some(fold) = &mut self.fold {
-                let value = |at: Option<usize>| {
-                    at.and_then(|i| {
-                        let ord = self.firsts[i][k]?;
-                        self.facets[i].map.get(ord as usize)?.first().copied()
-                    })
-                    .unwrap_or(NO_VALUE)
-                };
-                let (outlet, stance) = (value(fold.outlet), value(fold.stance));
                 let cluster = shared(&fold.clusters, self.docs[k]);
-                if cluster != ALONE {
+                if cluster == ALONE {
+                    fold.alone += 1;
+                    // The last slot counts units without the value.
+                    let firsts = &self.firsts;
+                    let add = |at: Option<usize>, counts: &mut Vec<u32>| {
+                        if let (Some(i), false) = (at, counts.is_empty()) {
+                            let ord = firsts[i][k].map_or(counts.len() - 1, |o| o as usize);
+                            if let Some(n) = counts.get_mut(ord) {
+                                *n += 1;
+                            }
+                        }
+                    };
+                    add(fold.outlet, &mut fold.alone_outlet);
+                    add(fold.stance, &mut fold.alone_stance);
+                } else {
+                    let value = |at: Option<usize>| {
+                        at.and_then(|i| {
+                            let ord = self.firsts[i][k]?;
+                            self.facets[i].map.get(ord as usize)?.first().copied()
+                        })
+                        .unwrap_or(NO_VALUE)
+                    };
+                    let (outlet, stance) = (value(fold.outlet), value(fold.stance));
                     let entry = fold.best.entry(cluster).or_insert((ranked, 0));
                     if ranked > entry.0 {
                         entry.0 = ranked;
@@ -1013,9 +1065,6 @@ impl UnitSegmentCollector {
                     fold.members.push((cluster, outlet, stance, address));
                     continue;
                 }
-                fold.alone += 1;
-                *fold.alone_outlet.entry(outlet).or_default() += 1;
-                *fold.alone_stance.entry(stance).or_default() += 1;
             }
             self.offer(ranked);
         }

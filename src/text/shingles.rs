@@ -136,6 +136,30 @@ pub fn band_keys(words: &[u64]) -> Option<[u32; BANDS]> {
     Some(keys)
 }
 
+/// A hasher for keys that are numbers already (band keys, cluster
+/// numbers): one multiplication, where the standard library's SipHash
+/// cost a folding search a tenth of its time.
+#[derive(Default)]
+pub struct NumberHasher(u64);
+
+impl std::hash::Hasher for NumberHasher {
+    fn finish(&self) -> u64 {
+        // Spread over the high bits too (hashbrown reads them).
+        self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
