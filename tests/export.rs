@@ -13,7 +13,7 @@ use common::*;
 use serde_json::{json, Value};
 
 const BOM: &str = "\u{feff}";
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "id",
     "doc_id",
     "paragraph",
@@ -28,6 +28,7 @@ const COLUMNS: [&str; 14] = [
     "title",
     "text",
     "citation",
+    "cluster",
 ];
 
 /// Paragraphs a spreadsheet or a CSV parser could misread. Every one

@@ -55,7 +55,7 @@ pub struct Args {
     /// counts, best first, streamed as CSV or JSON Lines (--format) with
     /// citation columns: id, doc_id, paragraph, paragraphs_in_doc,
     /// outlet, authors, stance, genre, kind, published, url, title, text,
-    /// citation. Not with --limit, --offset, --facet-limit, --json or
+    /// citation, cluster (the copy cluster). Not with --limit, --offset, --facet-limit, --json or
     /// --explain.
     #[arg(long, conflicts_with_all = ["limit", "offset", "facet_limit", "json", "explain", "histogram", "normalize", "split"])]
     pub all: bool,

@@ -26,8 +26,8 @@ use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, T
 use super::collapse::{shared, CopyTable, Folded, Sources, ALONE};
 use super::histogram::{DateTally, NO_VALUE};
 use super::response::FacetCounts;
-use crate::text::shingles::NumberHasher;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
+use crate::text::shingles::NumberHasher;
 
 /// The filters of a search, already resolved to exact indexed values.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use super::Row;
 use crate::model::UnitView;
 
 /// The columns, in order: the CSV header and the JSON Lines keys.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "id",
     "doc_id",
     "paragraph",
@@ -23,6 +23,7 @@ pub const COLUMNS: [&str; 14] = [
     "title",
     "text",
     "citation",
+    "cluster",
 ];
 
 /// How a CSV cell joins a unit's authors (JSON Lines keeps the list).
@@ -45,6 +46,8 @@ pub struct CitationRow<'a> {
     pub title: &'a str,
     pub text: &'a str,
     pub citation: String,
+    /// The unit's copy cluster (empty: too short to cluster).
+    pub cluster: Option<&'a str>,
 }
 
 impl<'a> CitationRow<'a> {
@@ -64,6 +67,7 @@ impl<'a> CitationRow<'a> {
             title: &u.title,
             text: &u.text,
             citation: citation(u),
+            cluster: u.cluster.as_deref(),
         }
     }
 }
@@ -85,6 +89,7 @@ impl Row for CitationRow<'_> {
             self.title.to_string(),
             self.text.to_string(),
             self.citation.clone(),
+            self.cluster.unwrap_or_default().to_string(),
         ]
     }
 }
