@@ -491,6 +491,23 @@ try {
     assert(await box.isHidden(), 'the trace does not close');
   });
 
+  await step('copies are folded by default, each folded hit names the other outlets, and the toggle unfolds them', async () => {
+    await settled(page, () => page.goto(`${WIRE}/?q=premiums`), (p) => p.get('q') === 'premiums' && p.get('collapse') === 'true');
+    assert(await page.locator('#fold-copies').isChecked(), 'folding is not on by default');
+    const folded = await hitIds(page);
+    assert(folded.length === 1, `folded hits ${folded}`);
+    const note = (await page.locator('#results article.hit .copies-note').first().textContent()).trim();
+    assert(/^\+2 copies in /.test(note), `copies note: ${note}`);
+    assert(/distinct, copies folded/.test(await page.textContent('#summary')), 'the summary does not say copies are folded');
+    await settled(page, () => page.locator('#fold-copies').uncheck(), (p) => !p.has('collapse'));
+    assert(new URL(page.url()).searchParams.get('collapse') === 'false', `address ${page.url()}`);
+    const all = await hitIds(page);
+    assert(all.length === 3, `unfolded hits ${all}`);
+    assert(await page.locator('#results .copies-note').count() === 0, 'an unfolded page still notes copies');
+    await settled(page, () => page.goBack(), (p) => p.get('collapse') === 'true');
+    assert(await page.locator('#fold-copies').isChecked(), 'going back does not fold again');
+  });
+
   await step('screenshots of a results page (desktop and phone)', async () => {
     fs.mkdirSync(SHOTS, { recursive: true });
     await settled(page, () => page.goto(`${BASE}/?q=Section+907`), (p) => p.get('q') === 'Section 907');
