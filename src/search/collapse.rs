@@ -9,6 +9,7 @@
 //! have a copy, and every other hit costs one array read.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -16,6 +17,11 @@ use tantivy::index::SegmentId;
 use tantivy::DocId;
 
 use crate::index::stored::cluster_column;
+use crate::text::shingles::NumberHasher;
+
+/// Cluster numbers hash by one multiplication (SipHash made reading a
+/// generation's clusters twice as slow).
+type Numbers = BuildHasherDefault<NumberHasher>;
 
 /// A unit in no shared cluster.
 pub const ALONE: u32 = u32::MAX;
@@ -35,7 +41,7 @@ impl CopyTable {
     /// whose copies were deleted is no longer shared).
     pub fn read(searcher: &tantivy::Searcher) -> CopyTable {
         let mut columns = Vec::new();
-        let mut count: HashMap<u64, u32> = HashMap::new();
+        let mut count: HashMap<u64, u32, Numbers> = HashMap::default();
         for segment in searcher.segment_readers() {
             let column = cluster_column(segment);
             let alive = segment.alive_bitset();
@@ -52,7 +58,7 @@ impl CopyTable {
             }
             columns.push((segment.segment_id(), ids));
         }
-        let mut number: HashMap<u64, u32> = HashMap::new();
+        let mut number: HashMap<u64, u32, Numbers> = HashMap::default();
         let mut members = Vec::new();
         for (id, n) in count {
             if n > 1 {
