@@ -34,7 +34,9 @@ use crate::index::schema::Fields;
 use crate::index::stored::{cluster_column, stored_str};
 use crate::model::report::CopyCounts;
 use crate::text::analysis;
-use crate::text::shingles::{band_keys, jaccard, runs, word_hashes, NumberHasher, BANDS};
+use crate::text::shingles::{
+    jaccard, runs, sketch, word_hashes, NumberHasher, Sketch, BANDS, SLOTS,
+};
 
 pub use crate::text::shingles::MIN_WORDS;
 
@@ -43,6 +45,9 @@ pub use crate::text::shingles::MIN_WORDS;
 pub const NEAR: f64 = 0.5;
 /// Bands a unit must share with an earlier unit of the same import.
 pub const BANDS_SHARED: usize = 2;
+/// Share of runs the sketches of a unit and its cluster's first unit must
+/// be estimated to have in common for the unit to join.
+pub const LIKE: f64 = 0.35;
 /// The rarest words of a unit that look for its copies in the index, and
 /// how many of them a copy must hold (one edited word is forgiven).
 const LOOKUP_WORDS: usize = 6;
@@ -59,6 +64,11 @@ pub struct CopyClusters {
     bands: Vec<HashMap<u32, u32, BuildHasherDefault<NumberHasher>>>,
     /// Slot -> cluster id.
     ids: Vec<u64>,
+    /// Slot -> the slot's first unit's sketch marks: a unit sharing bands
+    /// joins only when its sketch agrees with the first unit's on about
+    /// [`LIKE`] of their runs (two bands may agree by chance between
+    /// short paragraphs that share a stock phrase).
+    marks: Vec<[u8; SLOTS]>,
     /// The index as committed before the import, when it held units.
     earlier: Option<Earlier>,
     /// The number the next new cluster takes.
@@ -104,6 +114,7 @@ impl CopyClusters {
         Ok(CopyClusters {
             bands: (0..BANDS).map(|_| HashMap::default()).collect(),
             ids: Vec::new(),
+            marks: Vec::new(),
             earlier,
             next,
             counts: CopyCounts::default(),
@@ -113,9 +124,10 @@ impl CopyClusters {
     /// The cluster of a unit with `text` (0: too short to cluster).
     pub fn assign(&mut self, text: &str) -> Result<u64> {
         let words = word_hashes(text);
-        let Some(keys) = band_keys(&words) else {
+        let Some(Sketch { keys, marks }) = sketch(&words) else {
             return Ok(0);
         };
+        let mine = Sketch { keys, marks };
         self.counts.clustered += 1;
         let mut met: [(u32, usize); BANDS] = [(u32::MAX, 0); BANDS];
         for (band, key) in keys.iter().enumerate() {
@@ -129,6 +141,13 @@ impl CopyClusters {
         let best = met
             .iter()
             .filter(|(_, n)| *n >= BANDS_SHARED)
+            .filter(|&&(slot, _)| {
+                let first = Sketch {
+                    keys,
+                    marks: self.marks[slot as usize],
+                };
+                mine.likeness(&first) >= LIKE
+            })
             .max_by_key(|&&(slot, n)| (n, std::cmp::Reverse(slot)))
             .map(|&(slot, _)| slot);
         let slot = match best {
@@ -148,6 +167,7 @@ impl CopyClusters {
                     }
                 };
                 self.ids.push(id);
+                self.marks.push(marks);
                 (self.ids.len() - 1) as u32
             }
         };

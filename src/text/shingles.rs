@@ -95,9 +95,38 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     }
 }
 
+/// A text's sketch: its band keys (two texts sharing keys share bands)
+/// and a byte of each slot (two texts agree on a share of them close to
+/// the share of runs they have in common: [`Sketch::likeness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sketch {
+    pub keys: [u32; BANDS],
+    pub marks: [u8; SLOTS],
+}
+
+impl Sketch {
+    /// The share of runs two texts have in common, estimated from their
+    /// sketches (one slot in 256 agrees by chance, which is taken out).
+    pub fn likeness(&self, other: &Sketch) -> f64 {
+        let agree = self
+            .marks
+            .iter()
+            .zip(&other.marks)
+            .filter(|(a, b)| a == b)
+            .count() as f64
+            / SLOTS as f64;
+        ((agree - 1.0 / 256.0) / (1.0 - 1.0 / 256.0)).max(0.0)
+    }
+}
+
 /// The band keys of a text's sketch (`None` for a text under
 /// [`MIN_WORDS`] words): two texts sharing keys share bands.
 pub fn band_keys(words: &[u64]) -> Option<[u32; BANDS]> {
+    sketch(words).map(|s| s.keys)
+}
+
+/// A text's sketch (`None` for a text under [`MIN_WORDS`] words).
+pub fn sketch(words: &[u64]) -> Option<Sketch> {
     if words.len() < MIN_WORDS {
         return None;
     }
@@ -136,7 +165,11 @@ pub fn band_keys(words: &[u64]) -> Option<[u32; BANDS]> {
         }
         *key = (h >> 32) as u32;
     }
-    Some(keys)
+    let mut marks = [0u8; SLOTS];
+    for (mark, value) in marks.iter_mut().zip(filled) {
+        *mark = (value >> 56) as u8;
+    }
+    Some(Sketch { keys, marks })
 }
 
 /// A hasher for keys that are numbers already (band keys, cluster
@@ -228,5 +261,21 @@ mod tests {
         let a = keys("Congressional scholar Norm Ornstein, for one, thinks Boehner has a Machiavellian plan to get there.");
         let b = keys("Possibly the biggest difference between the two is where they plan to get the money to increase school funding.");
         assert!(shared(a, b) < 2);
+    }
+
+    #[test]
+    fn likeness_estimates_the_share_of_runs() {
+        let s = |t: &str| sketch(&word_hashes(t)).unwrap();
+        let original = s(WIRE);
+        assert_eq!(original.likeness(&original), 1.0);
+        let edited = s(&WIRE.replace("this week", "on Friday"));
+        let truth = jaccard(
+            &runs(&word_hashes(WIRE)),
+            &runs(&word_hashes(&WIRE.replace("this week", "on Friday"))),
+        );
+        assert!((original.likeness(&edited) - truth).abs() < 0.25, "{truth}");
+        let other = s("Image copyright Reuters Image caption John McCain will be buried next to an old friend, in the grounds of the US Naval Academy");
+        let caption = s("Image copyright Reuters Image caption Protesters demanded the closure of the US embassy");
+        assert!(other.likeness(&caption) < 0.35);
     }
 }
