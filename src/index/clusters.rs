@@ -23,10 +23,9 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::query::{BooleanQuery, EnableScoring, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{TantivyDocument, Term};
+use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
 
 use crate::error::{Error, Result};
 use crate::index::open::UnitIndex;
@@ -48,12 +47,12 @@ pub const BANDS_SHARED: usize = 2;
 /// Share of runs the sketches of a unit and its cluster's first unit must
 /// be estimated to have in common for the unit to join.
 pub const LIKE: f64 = 0.35;
-/// The rarest words of a unit that look for its copies in the index, and
-/// how many of them a copy must hold (one edited word is forgiven).
-const LOOKUP_WORDS: usize = 6;
-const LOOKUP_HELD: usize = 4;
-/// Units of the index compared word for word with a new one.
-const LOOKUP_CANDIDATES: usize = 10;
+/// The rarest words of a unit that look for its copies in the index: a
+/// copy holds them all.
+const LOOKUP_WORDS: usize = 3;
+/// Units of the index compared word for word with a new one (each a
+/// stored read).
+const LOOKUP_CANDIDATES: usize = 3;
 
 /// Assigns copy clusters to the units of one import.
 pub struct CopyClusters {
@@ -81,6 +80,8 @@ struct Earlier {
     fields: Fields,
     dir: std::path::PathBuf,
     analyzer: tantivy::tokenizer::TextAnalyzer,
+    /// Words looked up so far, and how many units of the index hold them.
+    frequencies: HashMap<String, u64>,
 }
 
 impl CopyClusters {
@@ -106,7 +107,8 @@ impl CopyClusters {
                 searcher,
                 fields: index.fields.clone(),
                 dir: index.dir.clone(),
-                analyzer: analysis::text_analyzer(),
+                analyzer: analysis::claim_analyzer(),
+                frequencies: HashMap::new(),
             })
         } else {
             None
@@ -185,12 +187,21 @@ impl CopyClusters {
         };
         let err = |e| Error::tantivy(&earlier.dir, e);
         let mut terms: Vec<(u64, Term)> = Vec::new();
+        // Function words are never among the rarest: not looked up.
         for t in analysis::terms(&mut earlier.analyzer, text) {
             let term = Term::from_field_text(earlier.fields.text, &t);
             if terms.iter().any(|(_, seen)| *seen == term) {
                 continue;
             }
-            let df = earlier.searcher.doc_freq(&term).map_err(err)?;
+            // An import repeats its words: each is looked up once.
+            let df = match earlier.frequencies.get(&t) {
+                Some(&df) => df,
+                None => {
+                    let df = earlier.searcher.doc_freq(&term).map_err(err)?;
+                    earlier.frequencies.insert(t, df);
+                    df
+                }
+            };
             if df > 0 {
                 terms.push((df, term));
             }
@@ -200,25 +211,39 @@ impl CopyClusters {
         }
         terms.sort_by_key(|(df, _)| *df);
         terms.truncate(LOOKUP_WORDS);
-        let held = LOOKUP_HELD.min(terms.len());
-        let clauses: Vec<(Occur, Box<dyn Query>)> = terms
-            .into_iter()
-            .map(|(_, term)| {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
-                (Occur::Should, q)
-            })
-            .collect();
-        let query = BooleanQuery::with_minimum_required_clauses(clauses, held);
-        let found = earlier
-            .searcher
-            .search(
-                &query,
-                &TopDocs::with_limit(LOOKUP_CANDIDATES).order_by_score(),
-            )
+        // Units holding all three rarest words, in index order: no scores
+        // (computing them looked every word up again in every segment),
+        // and an intersection led by the rarest word. Forgiving one edited
+        // word (two of three, or four of six ranked by score) found a
+        // fifth more earlier copies at twice or three times the cost.
+        let query = BooleanQuery::intersection(
+            terms
+                .iter()
+                .map(|(_, term)| {
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic));
+                    q
+                })
+                .collect(),
+        );
+        let weight = query
+            .weight(EnableScoring::disabled_from_searcher(&earlier.searcher))
             .map_err(err)?;
+        let mut found = Vec::new();
+        for (ord, segment) in earlier.searcher.segment_readers().iter().enumerate() {
+            let mut scorer = weight.scorer(segment, 1.0).map_err(err)?;
+            let alive = segment.alive_bitset();
+            let mut doc = scorer.doc();
+            while doc != TERMINATED && found.len() < LOOKUP_CANDIDATES {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    found.push(DocAddress::new(ord as u32, doc));
+                }
+                doc = scorer.advance();
+            }
+        }
         let ours = runs(words);
         let mut best: Option<(f64, u64)> = None;
-        for (_, addr) in found {
+        for addr in found {
             let segment = earlier.searcher.segment_reader(addr.segment_ord);
             let cluster = cluster_column(segment)
                 .and_then(|c| c.first(addr.doc_id))
