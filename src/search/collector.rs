@@ -488,7 +488,7 @@ struct Fold {
     best: NumberMap<(Ranked, u64)>,
     /// Each folded hit: cluster, outlet and stance (value indices, or
     /// [`NO_VALUE`]) and address.
-    members: Vec<(u32, u32, u32, DocAddress)>,
+    members: Vec<Member>,
     /// Where outlet and stance are in the collector's facets (counted
     /// searches only).
     outlet: Option<usize>,
@@ -504,7 +504,7 @@ struct Fold {
 #[derive(Default)]
 struct FoldFruit {
     best: Vec<(u32, Ranked, u64)>,
-    members: Vec<(u32, u32, u32, DocAddress)>,
+    members: Vec<Member>,
     alone: u64,
     alone_outlet: NumberMap<u64>,
     alone_stance: NumberMap<u64>,
@@ -766,6 +766,10 @@ impl Collector for UnitCollector {
     }
 }
 
+/// A folded hit: its cluster, outlet and stance (value indices, or
+/// [`NO_VALUE`]) and address.
+type Member = (u32, u32, u32, DocAddress);
+
 /// A cluster's best hit and its hits, by cluster.
 type Bests = NumberMap<(Ranked, u64)>;
 
@@ -779,7 +783,7 @@ impl UnitCollector {
     fn fold(
         &self,
         folds: Vec<FoldFruit>,
-    ) -> (Bests, Vec<(u32, u32, u32, DocAddress)>, Option<Sources>) {
+    ) -> (Bests, Vec<Member>, Option<Sources>) {
         let mut best: Bests = HashMap::default();
         let mut members = Vec::new();
         let mut alone = 0;
@@ -806,7 +810,7 @@ impl UnitCollector {
             return (best, members, None);
         }
         // A cluster counts once per value its copies carry.
-        let distinct = |pick: fn(&(u32, u32, u32, DocAddress)) -> u32,
+        let distinct = |pick: fn(&Member) -> u32,
                         into: &mut NumberMap<u64>| {
             // One number a pair: sorting them is several times faster.
             let mut pairs: Vec<u64> = members
@@ -844,7 +848,7 @@ impl UnitCollector {
         &self,
         top: &[(Score, DocAddress)],
         best: &Bests,
-        members: &[(u32, u32, u32, DocAddress)],
+        members: &[Member],
     ) -> HashMap<DocAddress, Folded> {
         let standing: HashMap<DocAddress, (u32, u64)> = best
             .iter()
