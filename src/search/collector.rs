@@ -780,10 +780,7 @@ impl UnitCollector {
     /// The segments' folded hits together: per cluster its best hit (a
     /// cluster may span segments), every folded hit, and the source
     /// counts (counted searches only).
-    fn fold(
-        &self,
-        folds: Vec<FoldFruit>,
-    ) -> (Bests, Vec<Member>, Option<Sources>) {
+    fn fold(&self, folds: Vec<FoldFruit>) -> (Bests, Vec<Member>, Option<Sources>) {
         let mut best: Bests = HashMap::default();
         let mut members = Vec::new();
         let mut alone = 0;
@@ -810,8 +807,7 @@ impl UnitCollector {
             return (best, members, None);
         }
         // A cluster counts once per value its copies carry.
-        let distinct = |pick: fn(&Member) -> u32,
-                        into: &mut NumberMap<u64>| {
+        let distinct = |pick: fn(&Member) -> u32, into: &mut NumberMap<u64>| {
             // One number a pair: sorting them is several times faster.
             let mut pairs: Vec<u64> = members
                 .iter()
