@@ -1,0 +1,359 @@
+//! [`ClusterService`]: the [`SearchService`] of an index in a cluster, so
+//! that `search`, `show`, `similar`, `facets`, `bench` and `serve` answer
+//! from it with the same output, JSON and web page as from a local index.
+//!
+//! What a cluster cannot answer as nutgraf does is an error that says so:
+//! `trace` (it compares every copy's words), `search --all` and `batch`
+//! (they read every match), `--explain` and `--histogram`. Searches are
+//! not relaxed (when no unit holds every word, the answer is empty rather
+//! than partial matches) and bring no "did you mean" suggestions.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::answer;
+use super::client::{Body, Client, Retry};
+use super::query::{self, ClusterFilters, Page};
+use crate::error::{Error, Result};
+use crate::index::schema::{FacetField, SCHEMA_VERSION};
+use crate::model::{parse_unit_id, UnitKind, UnitView};
+use crate::query::parse::Scope;
+use crate::search::export::{ExportSummary, MatchSummary};
+use crate::search::filters::resolve_among;
+use crate::search::request::check_range;
+use crate::search::response::{
+    FacetsResponse, SearchResponse, ShowResponse, ShownUnit, SimilarResponse,
+};
+use crate::search::trace::{TraceRequest, TraceResponse};
+use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
+use crate::text::names::{key, AuthorAliases};
+
+/// The facet values of the index, for forgiving filters (fetched once).
+type Catalog = BTreeMap<FacetField, (Vec<String>, Vec<String>)>;
+
+/// An index in an OpenSearch or Elasticsearch cluster.
+pub struct ClusterService {
+    client: Arc<Client>,
+    units: u64,
+    title_boost: f32,
+    catalog: OnceLock<std::result::Result<Catalog, String>>,
+}
+
+/// The title weight of the cluster's queries: nutgraf's default.
+const TITLE_BOOST: f32 = crate::config::DEFAULT_TITLE_BOOST;
+
+impl ClusterService {
+    /// Opens the index a URL names (`http://HOST:9200/nutgraf`): checks
+    /// that the cluster answers and that the index is nutgraf's.
+    pub fn open(url: &str) -> Result<ClusterService> {
+        let mut client = Client::new(url)?;
+        // Someone waits for each answer: a few quick tries, not an
+        // export's patience.
+        client.retry = Retry {
+            attempts: 3,
+            first_wait: Duration::from_millis(250),
+            max_wait: Duration::from_secs(2),
+        };
+        ClusterService::with_client(Arc::new(client))
+    }
+
+    fn with_client(client: Arc<Client>) -> Result<ClusterService> {
+        let mut service = ClusterService {
+            client,
+            units: 0,
+            title_boost: TITLE_BOOST,
+            catalog: OnceLock::new(),
+        };
+        service.check_index()?;
+        let count = service.get("_count", "counting the units")?;
+        service.units = count["count"].as_u64().unwrap_or(0);
+        Ok(service)
+    }
+
+    fn get(&self, path: &str, what: &str) -> Result<Value> {
+        self.client.expect_ok(Method::GET, path, Body::None, what)
+    }
+
+    fn search_raw(&self, body: &Value, what: &str) -> Result<Value> {
+        self.client
+            .expect_ok(Method::POST, "_search", Body::Json(body), what)
+    }
+
+    /// The index exists and was made by `nutgraf export --to` for this
+    /// schema.
+    fn check_index(&self) -> Result<()> {
+        let mapping = self.get("_mapping", "reading the index's mapping")?;
+        let meta = mapping
+            .as_object()
+            .and_then(|m| m.values().next())
+            .map(|v| v["mappings"]["_meta"].clone())
+            .unwrap_or(Value::Null);
+        let url = self.client.target.url();
+        match meta["nutgraf_schema"].as_u64() {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => Ok(()),
+            Some(v) => Err(Error::Input(format!(
+                "the index {url} was exported for index schema v{v}; this nutgraf reads v{SCHEMA_VERSION}: run `nutgraf export --to {url}` again"
+            ))),
+            None => Err(Error::Input(format!(
+                "the index {url} was not made by `nutgraf export --to` (its mapping has no nutgraf schema); export to it first"
+            ))),
+        }
+    }
+
+    /// Every value of the facets filters resolve against, with name keys.
+    fn catalog(&self) -> Result<&Catalog> {
+        let got = self.catalog.get_or_init(|| {
+            let body = query::facets_body();
+            let answer = self
+                .search_raw(&body, "reading the facet values")
+                .map_err(|e| e.to_string())?;
+            let (facets, _) = answer::facets(&answer, 0);
+            Ok(FacetField::ALL
+                .into_iter()
+                .map(|f| {
+                    let values: Vec<String> =
+                        facets.get(f).0.iter().map(|(v, _)| v.clone()).collect();
+                    let keys = values.iter().map(|v| key(v)).collect();
+                    (f, (values, keys))
+                })
+                .collect())
+        });
+        got.as_ref().map_err(|e| Error::Input(e.clone()))
+    }
+
+    /// The values a user's value selects, forgivingly as locally (author
+    /// aliases of a config are not known to the cluster).
+    fn resolve(&self, field: FacetField, wanted: &str) -> std::result::Result<Vec<String>, String> {
+        if field == FacetField::Kind {
+            return UnitKind::parse(wanted)
+                .map(|k| vec![k.as_str().to_string()])
+                .ok_or_else(|| {
+                    let all: Vec<&str> = UnitKind::ALL.iter().map(|k| k.as_str()).collect();
+                    format!("no kind \"{wanted}\"; kinds are: {}", all.join(", "))
+                });
+        }
+        let catalog = self.catalog().map_err(|e| e.to_string())?;
+        let (known, keys) = catalog.get(&field).cloned().unwrap_or_default();
+        resolve_among(&known, &keys, &AuthorAliases::default(), field, wanted)
+    }
+
+    fn filters(&self, request: &SearchRequest, any_kind: bool) -> Result<ClusterFilters> {
+        let mut out = ClusterFilters::default();
+        for field in FacetField::ALL {
+            let wanted = request.filters.values(field);
+            if field == FacetField::Kind && wanted.is_empty() {
+                if !any_kind {
+                    out.facets.push((field, query::default_kinds()));
+                }
+                continue;
+            }
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut values = Vec::new();
+            for w in wanted {
+                values.extend(self.resolve(field, w).map_err(Error::Filter)?);
+            }
+            values.sort();
+            values.dedup();
+            out.facets.push((field, values));
+        }
+        if let Some(d) = &request.filters.since {
+            out.since = Some(query::date_bound(d, "since")?);
+        }
+        if let Some(d) = &request.filters.until {
+            out.until = Some(query::date_bound(d, "until")?);
+        }
+        Ok(out)
+    }
+
+    fn unavailable(what: &str, instead: &str) -> Error {
+        Error::Input(format!(
+            "{what} is not available with --backend (a cluster cannot answer it as nutgraf does); {instead}"
+        ))
+    }
+}
+
+impl SearchService for ClusterService {
+    fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
+        let started = Instant::now();
+        check_range(
+            "limit",
+            request.limit,
+            MAX_SEARCH_LIMIT,
+            " (0 counts the matches without listing them)",
+        )?;
+        check_range("offset", request.offset, MAX_SEARCH_OFFSET, "")?;
+        if request.explain {
+            return Err(ClusterService::unavailable(
+                "--explain",
+                "the cluster's own explanation is its `explain` API",
+            ));
+        }
+        if request.histogram.is_some() {
+            return Err(ClusterService::unavailable(
+                "--histogram",
+                "search the local index for dated counts",
+            ));
+        }
+        let node = Searcher::parse(&request.query)?;
+        let any_kind = node
+            .as_ref()
+            .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
+        let filters = self.filters(request, any_kind)?;
+        let resolve = |f: FacetField, v: &str| self.resolve(f, v);
+        let q = query::query(node.as_ref(), &resolve, self.title_boost)?;
+        let page = Page {
+            offset: request.offset,
+            limit: request.limit,
+            facet_limit: request.facet_limit,
+        };
+        let body = query::search_body(q, &filters, &page);
+        let found = self.search_raw(&body, "searching")?;
+        let total_hits = answer::total(&found);
+        let hits = answer::hits(&found)?;
+        let (facets, facets_left_out) = answer::facets(&found, request.facet_limit);
+        let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
+            facets
+                .kind
+                .0
+                .iter()
+                .filter(|(k, n)| {
+                    *n > 0 && UnitKind::parse(k).is_some_and(|k| !k.searched_by_default())
+                })
+                .cloned()
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        Ok(SearchResponse {
+            query: request.query.clone(),
+            total_hits,
+            took_us: started.elapsed().as_micros() as u64,
+            relaxed: false,
+            full_matches: total_hits,
+            excluded_by_kind,
+            suggestions: Vec::new(),
+            offset: request.offset,
+            limit: request.limit,
+            hits,
+            facets,
+            facets_left_out,
+            histogram: None,
+        })
+    }
+
+    fn show(&self, id: &str, context: usize) -> Result<ShowResponse> {
+        let Some((doc_id, paragraph)) = parse_unit_id(id) else {
+            return Err(Error::UnitNotFound(id.to_string()));
+        };
+        let found = self.search_raw(
+            &query::neighbours_body(doc_id, paragraph, context),
+            "reading a unit and its neighbours",
+        )?;
+        let units = answer::units(&found)?;
+        if !units.iter().any(|u| u.id == id) {
+            let doc = self.search_raw(&query::document_body(doc_id), "reading a document")?;
+            return Err(match answer::units(&doc)?.first() {
+                Some(u) => Error::NoParagraph {
+                    id: id.to_string(),
+                    doc_id: doc_id.to_string(),
+                    paragraphs: u.paragraphs_in_doc,
+                },
+                None => Error::UnitNotFound(id.to_string()),
+            });
+        }
+        Ok(ShowResponse {
+            id: id.to_string(),
+            context,
+            units: units
+                .into_iter()
+                .map(|unit| ShownUnit {
+                    focus: unit.id == id,
+                    unit,
+                })
+                .collect(),
+        })
+    }
+
+    fn similar(
+        &self,
+        id: &str,
+        limit: usize,
+        _deadline: Option<Instant>,
+    ) -> Result<SimilarResponse> {
+        let started = Instant::now();
+        check_range("limit", limit, MAX_SEARCH_LIMIT, "")?;
+        let unit = self.show(id, 0)?.units.remove(0).unit;
+        let body = query::similar_body(&self.client.target.index, id, &unit.doc_id, limit);
+        let found = self.search_raw(&body, "finding similar units")?;
+        let (facets, facets_left_out) = answer::facets(&found, crate::search::DEFAULT_FACET_LIMIT);
+        Ok(SimilarResponse {
+            id: id.to_string(),
+            // The cluster does not say which words it looked for.
+            words: Vec::new(),
+            total_hits: answer::total(&found),
+            took_us: started.elapsed().as_micros() as u64,
+            limit,
+            hits: answer::hits(&found)?,
+            facets,
+            facets_left_out,
+            unit,
+        })
+    }
+
+    fn trace(&self, _: &TraceRequest, _: Option<Instant>) -> Result<TraceResponse> {
+        Err(ClusterService::unavailable(
+            "trace",
+            "run it on a local index (`nutgraf trace` without --backend)",
+        ))
+    }
+
+    fn facets(&self) -> Result<FacetsResponse> {
+        let found = self.search_raw(&query::facets_body(), "counting the facets")?;
+        let (facets, _) = answer::facets(&found, 0);
+        Ok(FacetsResponse {
+            total_units: answer::total(&found),
+            facets,
+        })
+    }
+
+    fn export(
+        &self,
+        _: &SearchRequest,
+        _: &mut dyn FnMut(UnitView) -> Result<()>,
+    ) -> Result<ExportSummary> {
+        Err(ClusterService::unavailable(
+            "reading every match (search --all, export)",
+            "page through the hits with --limit and --offset, or use the cluster's scroll API",
+        ))
+    }
+
+    fn summary(&self, _: &SearchRequest) -> Result<MatchSummary> {
+        Err(ClusterService::unavailable(
+            "batch",
+            "run `nutgraf batch` on a local index",
+        ))
+    }
+
+    fn units(&self) -> u64 {
+        self.units
+    }
+
+    fn place(&self) -> String {
+        format!("the cluster index {}", self.client.target.url())
+    }
+
+    /// The index is there and nutgraf's (a cluster checks its own data).
+    fn verify(&self) -> Result<()> {
+        self.check_index()
+    }
+
+    fn reopen(&self) -> Result<Box<dyn SearchService>> {
+        Ok(Box::new(ClusterService::with_client(self.client.clone())?))
+    }
+}
