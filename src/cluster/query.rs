@@ -531,7 +531,7 @@ pub fn neighbours_body(doc_id: &str, paragraph: u32, context: usize) -> Value {
     json!({
         "size": to - from + 1,
         "query": { "bool": { "filter": [
-            { "term": { "doc_id": doc_id } },
+            { "term": { "doc_id": { "value": doc_id } } },
             { "range": { "paragraph": { "gte": from, "lte": to } } }
         ] } },
         "sort": [ { "paragraph": "asc" } ]
@@ -543,7 +543,7 @@ pub fn neighbours_body(doc_id: &str, paragraph: u32, context: usize) -> Value {
 pub fn document_body(doc_id: &str) -> Value {
     json!({
         "size": 1,
-        "query": { "bool": { "filter": [ { "term": { "doc_id": doc_id } } ] } }
+        "query": { "bool": { "filter": [ { "term": { "doc_id": { "value": doc_id } } } ] } }
     })
 }
 
@@ -563,7 +563,7 @@ pub fn similar_body(index: &str, id: &str, doc_id: &str, limit: usize) -> Value 
                 "max_query_terms": 25,
                 "minimum_should_match": "30%"
             } } ],
-            "must_not": [ { "term": { "doc_id": doc_id } } ]
+            "must_not": [ { "term": { "doc_id": { "value": doc_id } } } ]
         } },
         "aggs": facet_aggs(&ClusterFilters::default(), crate::search::DEFAULT_FACET_LIMIT),
         "highlight": highlight(),
