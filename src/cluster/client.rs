@@ -212,7 +212,7 @@ impl Client {
         Err(Error::Input(format!(
             "{what} at {}: {last} (tried {attempts} times). {}",
             self.target.url(),
-            fix_hint(&last)
+            fix_hint(&last, what)
         )))
     }
 
@@ -274,15 +274,17 @@ fn connection_failure(e: &reqwest::Error) -> String {
     }
 }
 
-fn fix_hint(what: &str) -> &'static str {
+fn fix_hint(what: &str, doing: &str) -> &'static str {
     if what.starts_with("cannot connect") {
         "Check that the cluster is running and the URL (scheme, host, port) is right."
     } else if what.contains("certificate") {
         "The cluster's TLS certificate is not trusted: use a certificate from a public authority (TLS verification stays on)."
     } else if what.contains("429") {
         "The cluster is overloaded: try again later, or with a smaller --batch-bytes."
+    } else if doing.starts_with("sending") {
+        "Check the cluster's health; the export, run again, resumes after the last batch the cluster took."
     } else {
-        "Check the cluster's health; an export run again resumes where this one stopped."
+        "Check the cluster's health (GET /_cluster/health)."
     }
 }
 
