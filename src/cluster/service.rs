@@ -345,7 +345,11 @@ impl SearchService for ClusterService {
     }
 
     fn place(&self) -> String {
-        format!("the cluster index {}", self.client.target.url())
+        // Without the scheme: scripts read the first URL of `serve`'s
+        // first line as its own address.
+        let t = &self.client.target;
+        let host = t.base.split_once("://").map_or(t.base.as_str(), |(_, h)| h);
+        format!("the index {} of the cluster at {host}", t.index)
     }
 
     /// The index is there and nutgraf's (a cluster checks its own data).
