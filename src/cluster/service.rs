@@ -30,6 +30,7 @@ use crate::search::response::{
 };
 use crate::search::trace::{TraceRequest, TraceResponse};
 use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
+use crate::text::analysis;
 use crate::text::names::{key, AuthorAliases};
 
 /// The facet values of the index, for forgiving filters (fetched once).
@@ -178,6 +179,48 @@ impl ClusterService {
     }
 }
 
+/// The unit's words that the similar units' highlights mark, most often
+/// marked first: the cluster does not say which words `more_like_this`
+/// chose, so these stand for them. Without highlights (a cluster that
+/// does not highlight such queries), the unit's words of four letters or
+/// more that the similar units hold.
+fn shared_words(text: &str, hits: &[crate::search::Hit]) -> Vec<String> {
+    let mut analyzer = analysis::text_analyzer();
+    let own: Vec<String> = analysis::terms(&mut analyzer, text);
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut count = |words: &str, counts: &mut BTreeMap<String, usize>| {
+        let mut seen = Vec::new();
+        for term in analysis::terms(&mut analyzer, words) {
+            if own.contains(&term) && !seen.contains(&term) {
+                seen.push(term.clone());
+                *counts.entry(term).or_default() += 1;
+            }
+        }
+    };
+    for hit in hits {
+        let s = &hit.snippet;
+        let marked: Vec<&str> = s
+            .highlights
+            .iter()
+            .filter_map(|[a, b]| s.text.get(*a..*b))
+            .collect();
+        count(&marked.join(" "), &mut counts);
+    }
+    if counts.is_empty() {
+        for hit in hits {
+            count(&hit.unit.text, &mut counts);
+        }
+        counts.retain(|w, _| w.chars().count() >= 4);
+    }
+    let mut words: Vec<(String, usize)> = counts.into_iter().collect();
+    words.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| b.0.len().cmp(&a.0.len()))
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    words.into_iter().take(25).map(|(w, _)| w).collect()
+}
+
 impl SearchService for ClusterService {
     fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
@@ -292,14 +335,14 @@ impl SearchService for ClusterService {
         let body = query::similar_body(&self.client.target.index, id, &unit.doc_id, limit);
         let found = self.search_raw(&body, "finding similar units")?;
         let (facets, facets_left_out) = answer::facets(&found, crate::search::DEFAULT_FACET_LIMIT);
+        let hits = answer::hits(&found)?;
         Ok(SimilarResponse {
             id: id.to_string(),
-            // The cluster does not say which words it looked for.
-            words: Vec::new(),
+            words: shared_words(&unit.text, &hits),
             total_hits: answer::total(&found),
             took_us: started.elapsed().as_micros() as u64,
             limit,
-            hits: answer::hits(&found)?,
+            hits,
             facets,
             facets_left_out,
             unit,
