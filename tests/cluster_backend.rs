@@ -536,3 +536,51 @@ fn a_killed_export_resumes_after_the_last_acknowledged_batch() {
     assert!(said.contains("sent 134 units"), "{said}");
     assert!(!said.contains("earlier run"), "{said}");
 }
+
+#[test]
+fn credentials_come_from_the_environment_and_a_missing_index_says_how_to_make_it() {
+    let mut server = Server::new();
+    // `Authorization: ApiKey …` from NUTGRAF_BACKEND_API_KEY.
+    let keyed = server
+        .mock("GET", "/nutgraf/_mapping")
+        .match_header("authorization", "ApiKey c2VjcmV0LWtleQ==")
+        .with_status(404)
+        .with_body(r#"{"error":{"root_cause":[{"type":"index_not_found_exception","reason":"no such index [nutgraf]"}],"type":"index_not_found_exception","reason":"no such index [nutgraf]"},"status":404}"#)
+        .create();
+    let out = nutgraf(&default_config(), index())
+        .env("NUTGRAF_BACKEND_API_KEY", "c2VjcmV0LWtleQ==")
+        .args(["--backend", &url(&server), "facets"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such index [nutgraf]"), "{err}");
+    assert!(err.contains("`nutgraf export --to"), "{err}");
+    assert!(!err.contains("c2VjcmV0"), "the key is never shown: {err}");
+    keyed.assert();
+    // Basic authentication from a user and a password (RFC 7617).
+    let basic = server
+        .mock("GET", "/nutgraf/_mapping")
+        .match_header("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        .with_status(401)
+        .with_body(r#"{"error":{"type":"security_exception","reason":"unable to authenticate user [Aladdin]"},"status":401}"#)
+        .create();
+    let out = nutgraf(&default_config(), index())
+        .env("NUTGRAF_BACKEND_USER", "Aladdin")
+        .env("NUTGRAF_BACKEND_PASSWORD", "open sesame")
+        .args(["--backend", &url(&server), "facets"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unable to authenticate user"), "{err}");
+    assert!(err.contains("NUTGRAF_BACKEND_API_KEY"), "{err}");
+    basic.assert();
+    // A user without a password is an error before any request.
+    let out = nutgraf(&default_config(), index())
+        .env("NUTGRAF_BACKEND_USER", "Aladdin")
+        .env_remove("NUTGRAF_BACKEND_PASSWORD")
+        .args(["--backend", &url(&server), "facets"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NUTGRAF_BACKEND_PASSWORD is not"));
+}
