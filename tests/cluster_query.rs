@@ -166,6 +166,16 @@ fn cases() -> Vec<(&'static str, Value)> {
                 },
             ),
         ),
+        ("relaxed", {
+            let node = parse("Baku zebra +gas -Iran author:grinberg").unwrap();
+            let (q, words) = query::relaxed(node.as_ref(), &resolve, 2.0)
+                .unwrap()
+                .unwrap();
+            assert_eq!(words, 2);
+            let mut f = none();
+            f.facets.push(default_kinds());
+            query::search_body(q, &f, &page())
+        }),
         ("facets", query::facets_body()),
         (
             "show",
@@ -246,6 +256,8 @@ fn check_query(q: &Value, at: &str) {
                     }
                     "minimum_should_match" => assert!(v.is_number() || v.is_string()),
                     "boost" => assert!(v.is_number()),
+                    // Named queries: the answer lists those a hit matched.
+                    "_name" => assert!(v.is_string()),
                     other => panic!("{at}: bool has no {other}"),
                 }
             }

@@ -100,6 +100,22 @@ pub fn hit(h: &Value) -> Result<Hit> {
     })
 }
 
+/// How many of a relaxed query's words a hit holds (its
+/// `matched_queries` named `word…`).
+pub fn words_matched(h: &Value) -> usize {
+    h["matched_queries"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|n| {
+                    n.as_str()
+                        .is_some_and(|n| n.starts_with(super::query::WORD_NAME))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// The hits of an answer, in order.
 pub fn hits(answer: &Value) -> Result<Vec<Hit>> {
     answer["hits"]["hits"]

@@ -98,6 +98,73 @@ pub fn query(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> Result<
     }}))
 }
 
+/// The name a relaxed query gives its words (`word1`, `word2`, …): an
+/// answer lists those a unit holds in `matched_queries`.
+pub const WORD_NAME: &str = "word";
+
+/// The query relaxed, as nutgraf relaxes a search that no unit answers
+/// with every word: the units holding most of the words. Each plain word
+/// or phrase is named ([`WORD_NAME`]) so that the answer says which ones
+/// a unit holds; `+required` words, exclusions and facet scopes stay as
+/// they are. With the number of words; None when relaxing cannot change
+/// the answer.
+pub fn relaxed(
+    node: Option<&Node>,
+    resolve: Resolve,
+    title_boost: f32,
+) -> Result<Option<(Value, usize)>> {
+    let Some(node @ Node::All(clauses)) = node else {
+        return Ok(None);
+    };
+    if !node.relaxable() {
+        return Ok(None);
+    }
+    let t = Translator {
+        resolve,
+        title_boost,
+    };
+    let mut lists: [(&str, Vec<Value>); 4] = [
+        ("should", Vec::new()),
+        ("must", Vec::new()),
+        ("filter", Vec::new()),
+        ("must_not", Vec::new()),
+    ];
+    let mut seen: Vec<String> = Vec::new();
+    let mut words = 0;
+    for (sign, n) in clauses {
+        let key = format!("{sign:?}{}", shape(n));
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let Some(q) = t.node(n, None)? else {
+            continue;
+        };
+        let list = match sign {
+            Sign::Excluded => 3,
+            Sign::Required => 1,
+            Sign::Plain if n.is_filter() => 2,
+            Sign::Plain => {
+                words += 1;
+                lists[0].1.push(json!({ "bool": {
+                    "should": [q],
+                    "_name": format!("{WORD_NAME}{words}"),
+                } }));
+                continue;
+            }
+        };
+        lists[list].1.push(q);
+    }
+    let mut b = Map::new();
+    for (key, list) in lists {
+        if !list.is_empty() {
+            b.insert(key.into(), Value::Array(list));
+        }
+    }
+    b.insert("minimum_should_match".into(), json!(1));
+    Ok(Some((json!({ "bool": b }), words)))
+}
+
 fn boost(q: Value, by: f32) -> Value {
     if (by - 1.0).abs() < f32::EPSILON {
         return q;

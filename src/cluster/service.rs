@@ -4,9 +4,10 @@
 //!
 //! What a cluster cannot answer as nutgraf does is an error that says so:
 //! `trace` (it compares every copy's words), `search --all` and `batch`
-//! (they read every match), `--explain` and `--histogram`. Searches are
-//! not relaxed (when no unit holds every word, the answer is empty rather
-//! than partial matches) and bring no "did you mean" suggestions.
+//! (they read every match), `--explain` and `--histogram`. A search that
+//! no unit answers with every word is relaxed as locally, but a page that
+//! full matches do not fill is not topped up with partial ones, and there
+//! are no "did you mean" suggestions.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -256,9 +257,36 @@ impl SearchService for ClusterService {
             facet_limit: request.facet_limit,
         };
         let body = query::search_body(q, &filters, &page);
-        let found = self.search_raw(&body, "searching")?;
-        let total_hits = answer::total(&found);
-        let hits = answer::hits(&found)?;
+        let mut found = self.search_raw(&body, "searching")?;
+        let mut total_hits = answer::total(&found);
+        let mut hits = answer::hits(&found)?;
+        let mut relaxed = false;
+        if total_hits == 0 {
+            // No unit holds every word: those holding most of them, as
+            // nutgraf answers.
+            if let Some((loose, words)) = query::relaxed(node.as_ref(), &resolve, self.title_boost)?
+            {
+                let again =
+                    self.search_raw(&query::search_body(loose, &filters, &page), "searching")?;
+                if answer::total(&again) > 0 {
+                    relaxed = true;
+                    total_hits = answer::total(&again);
+                    hits = answer::hits(&again)?;
+                    let raw = again["hits"]["hits"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default();
+                    for (hit, raw) in hits.iter_mut().zip(&raw) {
+                        hit.matched_words = Some(answer::words_matched(raw));
+                        hit.query_words = Some(words);
+                    }
+                    // More words first, as locally (within the page: the
+                    // cluster ranks by score alone).
+                    hits.sort_by_key(|h| std::cmp::Reverse(h.matched_words));
+                    found = again;
+                }
+            }
+        }
         let (facets, facets_left_out) = answer::facets(&found, request.facet_limit);
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
             facets
@@ -277,8 +305,8 @@ impl SearchService for ClusterService {
             query: request.query.clone(),
             total_hits,
             took_us: started.elapsed().as_micros() as u64,
-            relaxed: false,
-            full_matches: total_hits,
+            relaxed,
+            full_matches: if relaxed { 0 } else { total_hits },
             excluded_by_kind,
             suggestions: Vec::new(),
             offset: request.offset,
