@@ -208,6 +208,19 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
             "{args:?}"
         );
     }
+    // A short facet list keeps the values a filter selects, and says how
+    // many it left out.
+    let (local, cluster) = both(&[
+        "search",
+        "",
+        "--outlet",
+        "JNS",
+        "--facet-limit",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(local["facets"], cluster["facets"]);
+    assert_eq!(local["facets_left_out"], cluster["facets_left_out"]);
     // No unit holds every word: both relax to the units holding most.
     let (local, cluster) = both(&["search", "gas zebraxyz SOCAR", "--limit", "200", "--json"]);
     assert_eq!(local["relaxed"], true);

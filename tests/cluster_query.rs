@@ -346,6 +346,14 @@ fn check_body(body: &Value, name: &str) {
                     check_query(&agg["filter"], &format!("{at}.filter"));
                     let terms = &agg["aggs"]["values"]["terms"];
                     assert!(terms["field"].is_string() && terms["size"].is_u64(), "{at}");
+                    if let Some(sel) = agg["aggs"].get("selected") {
+                        let t = &sel["terms"];
+                        assert_eq!(t["field"], terms["field"], "{at}");
+                        assert!(
+                            t["include"].is_array() && t["size"].is_u64(),
+                            "{at}: include as exact values"
+                        );
+                    }
                     let card = &agg["aggs"]["distinct"]["cardinality"];
                     assert_eq!(card["field"], terms["field"], "{at}");
                     assert!(

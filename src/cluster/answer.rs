@@ -138,9 +138,8 @@ pub fn units(answer: &Value) -> Result<Vec<UnitView>> {
 pub fn facets(answer: &Value, facet_limit: usize) -> (Facets, BTreeMap<String, u64>) {
     let mut gathered = HashMap::new();
     let mut left_out = BTreeMap::new();
-    for field in FacetField::ALL {
-        let agg = &answer["aggregations"][field.as_str()];
-        let values: Vec<(String, u64)> = agg["values"]["buckets"]
+    let buckets = |b: &Value| -> Vec<(String, u64)> {
+        b["buckets"]
             .as_array()
             .map(|b| {
                 b.iter()
@@ -151,7 +150,24 @@ pub fn facets(answer: &Value, facet_limit: usize) -> (Facets, BTreeMap<String, u
                     .filter(|(_, n)| *n > 0)
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    for field in FacetField::ALL {
+        let agg = &answer["aggregations"][field.as_str()];
+        // Values a filter selects first, then the most frequent, at least
+        // `facet_limit` in all (as the local collector lists them).
+        let mut values = buckets(&agg["selected"]);
+        let chosen = values.len();
+        let room = facet_limit.saturating_sub(chosen);
+        let top: Vec<(String, u64)> = buckets(&agg["values"])
+            .into_iter()
+            .filter(|(v, _)| !values.iter().any(|(s, _)| s == v))
+            .collect();
+        if facet_limit == 0 {
+            values.extend(top);
+        } else {
+            values.extend(top.into_iter().take(room));
+        }
         let distinct = agg["distinct"]["value"].as_u64().unwrap_or(0);
         let listed = values.len() as u64;
         if facet_limit > 0 && distinct > listed {

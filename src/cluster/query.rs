@@ -530,16 +530,27 @@ pub fn facet_aggs(filters: &ClusterFilters, facet_limit: usize) -> Value {
     let mut aggs = Map::new();
     for field in FacetField::ALL {
         let name = facet_field(field);
-        aggs.insert(
-            field.as_str().into(),
-            json!({
-                "filter": filter_of(filters.facet_clauses(Some(field))),
-                "aggs": {
-                    "values": { "terms": { "field": name, "size": size } },
-                    "distinct": { "cardinality": { "field": name, "precision_threshold": CARDINALITY_EXACT_BELOW } }
-                }
-            }),
-        );
+        let mut agg = json!({
+            "filter": filter_of(filters.facet_clauses(Some(field))),
+            "aggs": {
+                "values": { "terms": { "field": name, "size": size } },
+                "distinct": { "cardinality": { "field": name, "precision_threshold": CARDINALITY_EXACT_BELOW } }
+            }
+        });
+        // The values a filter selects are listed whatever their rank, as
+        // locally.
+        let selected = filters
+            .facets
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or_default();
+        if facet_limit > 0 && !selected.is_empty() {
+            agg["aggs"]["selected"] = json!({ "terms": {
+                "field": name, "include": selected, "size": selected.len()
+            } });
+        }
+        aggs.insert(field.as_str().into(), agg);
     }
     Value::Object(aggs)
 }
