@@ -235,6 +235,7 @@ pub fn refused(target: &Target, what: &str, answer: &Answer) -> Error {
             " Set {ENV_API_KEY}, or {ENV_USER} and {ENV_PASSWORD}, to credentials the cluster accepts."
         ),
         403 => " The credentials lack a privilege for this index.".to_string(),
+        413 => " The request is larger than the cluster takes (its http.max_content_length): export with a smaller --batch-bytes.".to_string(),
         404 => format!(
             " Is {} the right index? `nutgraf export --to {}` creates it.",
             target.index,
