@@ -603,7 +603,9 @@ pub fn facets_body() -> Value {
 
 /// The body finding a unit and its neighbours in its document.
 pub fn neighbours_body(doc_id: &str, paragraph: u32, context: usize) -> Value {
-    let context = context.min(10_000) as u64;
+    // At most 9,999 units: the engines answer no more than 10,000 hits a
+    // request unless an index is set otherwise.
+    let context = context.min(4_999) as u64;
     let from = u64::from(paragraph).saturating_sub(context).max(1);
     let to = u64::from(paragraph).saturating_add(context);
     json!({
