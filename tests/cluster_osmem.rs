@@ -221,6 +221,17 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
     ]);
     assert_eq!(local["facets"], cluster["facets"]);
     assert_eq!(local["facets_left_out"], cluster["facets_left_out"]);
+    // Histograms: the same buckets, precise or not, split and normalised.
+    for extra in [
+        &["--histogram"][..],
+        &["--histogram=month", "--normalize"],
+        &["--histogram=day", "--split", "outlet"],
+    ] {
+        let mut args = vec!["search", "gas", "--limit", "0", "--json"];
+        args.extend_from_slice(extra);
+        let (local, cluster) = both(&args);
+        assert_eq!(local["histogram"], cluster["histogram"], "{args:?}");
+    }
     // No unit holds every word: both relax to the units holding most.
     let (local, cluster) = both(&["search", "gas zebraxyz SOCAR", "--limit", "200", "--json"]);
     assert_eq!(local["relaxed"], true);
@@ -277,15 +288,24 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
         &["--backend", &url, "--addr", "127.0.0.1:0"],
     );
     assert!(served.said("the index nutgraf of the cluster at"));
+    // As the page asks: every search with its histogram.
     let api: Value = http()
         .get(format!(
-            "{}/api/search?q=%22Section%20907%22&limit=50",
+            "{}/api/search?q=%22Section%20907%22&limit=50&histogram=auto",
             served.url
         ))
         .send()
         .unwrap()
         .json()
         .unwrap();
-    let local = json(&["search", "\"Section 907\"", "--limit", "50", "--json"]);
+    let local = json(&[
+        "search",
+        "\"Section 907\"",
+        "--limit",
+        "50",
+        "--histogram",
+        "--json",
+    ]);
     assert_eq!(ids(&api), ids(&local));
+    assert_eq!(api["histogram"], local["histogram"]);
 }

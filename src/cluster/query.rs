@@ -591,6 +591,46 @@ pub fn search_body(query: Value, filters: &ClusterFilters, page: &Page) -> Value
     body
 }
 
+/// Date and split-value pairs a histogram request reads per page.
+pub const HISTOGRAM_PAGE: usize = 10_000;
+
+/// The body counting matches by the date as written and a split facet
+/// (`--histogram`): a `composite` aggregation, read page by page from
+/// `after`, under a `filter` aggregation holding every facet filter (the
+/// matches a search lists). nutgraf buckets the counts itself, as
+/// locally, so imprecise dates are told apart from precise ones.
+pub fn histogram_body(
+    query: Value,
+    filters: &ClusterFilters,
+    split: FacetField,
+    after: Option<&Value>,
+) -> Value {
+    let dates = filters.date_clauses();
+    let query = if dates.is_empty() {
+        query
+    } else {
+        json!({ "bool": { "must": [query], "filter": dates } })
+    };
+    let mut composite = json!({
+        "size": HISTOGRAM_PAGE,
+        "sources": [
+            { "published": { "terms": { "field": "published", "missing_bucket": true } } },
+            { "split": { "terms": { "field": facet_field(split), "missing_bucket": true } } }
+        ]
+    });
+    if let Some(after) = after {
+        composite["after"] = after.clone();
+    }
+    json!({
+        "size": 0,
+        "query": query,
+        "aggs": { "matches": {
+            "filter": filter_of(filters.facet_clauses(None)),
+            "aggs": { "dates": { "composite": composite } }
+        } }
+    })
+}
+
 /// The body counting every unit by facet (`nutgraf facets`).
 pub fn facets_body() -> Value {
     json!({

@@ -4,27 +4,30 @@
 //!
 //! What a cluster cannot answer as nutgraf does is an error that says so:
 //! `trace` (it compares every copy's words), `search --all` and `batch`
-//! (they read every match), `--explain` and `--histogram`. A search that
-//! no unit answers with every word is relaxed as locally, but a page that
-//! full matches do not fill is not topped up with partial ones, and there
-//! are no "did you mean" suggestions.
+//! (they read every match) and `--explain`. A search that no unit answers
+//! with every word is relaxed as locally, but a page that full matches do
+//! not fill is not topped up with partial ones, and there are no "did you
+//! mean" suggestions. Histograms are counted by the cluster and bucketed
+//! here, as locally.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::answer;
 use super::client::{Body, Client, Retry};
 use super::query::{self, ClusterFilters, Page};
 use crate::error::{Error, Result};
 use crate::index::schema::{FacetField, SCHEMA_VERSION};
+use crate::model::date::date_span;
 use crate::model::{parse_unit_id, UnitKind, UnitView};
 use crate::query::parse::Scope;
 use crate::search::export::{ExportSummary, MatchSummary};
 use crate::search::filters::resolve_among;
+use crate::search::histogram::{DateTally, Histogram, HistogramRequest, NO_VALUE};
 use crate::search::request::check_range;
 use crate::search::response::{
     FacetsResponse, SearchResponse, ShowResponse, ShownUnit, SimilarResponse,
@@ -173,6 +176,67 @@ impl ClusterService {
         Ok(out)
     }
 
+    /// The matches of `q` counted by date and split value, bucketed as
+    /// locally; with `normalize`, every unit under the same filters too.
+    fn histogram(
+        &self,
+        asked: &HistogramRequest,
+        q: Value,
+        filters: &ClusterFilters,
+    ) -> Result<Histogram> {
+        let mut names: Vec<String> = Vec::new();
+        let tally = self.date_tally(q, filters, asked.split, &mut names)?;
+        let all = if asked.normalize {
+            let everything = json!({ "match_all": {} });
+            Some(self.date_tally(everything, filters, asked.split, &mut names)?)
+        } else {
+            None
+        };
+        Histogram::build(asked, &tally, &names, all.as_ref())
+    }
+
+    /// Counts by `(first day, last day, split value)`, page by page.
+    fn date_tally(
+        &self,
+        q: Value,
+        filters: &ClusterFilters,
+        split: FacetField,
+        names: &mut Vec<String>,
+    ) -> Result<DateTally> {
+        let mut tally = DateTally::default();
+        let mut after: Option<Value> = None;
+        loop {
+            let body = query::histogram_body(q.clone(), filters, split, after.as_ref());
+            let found = self.search_raw(&body, "counting the matches by date")?;
+            let dates = &found["aggregations"]["matches"]["dates"];
+            let buckets = dates["buckets"].as_array().cloned().unwrap_or_default();
+            for b in &buckets {
+                let span = b["key"]["published"]
+                    .as_str()
+                    .and_then(date_span)
+                    .unwrap_or((0, 0));
+                let value = match b["key"]["split"].as_str() {
+                    Some(v) => match names.iter().position(|n| n == v) {
+                        Some(i) => i as u32,
+                        None => {
+                            names.push(v.to_string());
+                            (names.len() - 1) as u32
+                        }
+                    },
+                    None => NO_VALUE,
+                };
+                let n = b["doc_count"].as_u64().unwrap_or(0);
+                tally.add((span.0, span.1, value), n);
+            }
+            match dates.get("after_key") {
+                Some(key) if !key.is_null() && buckets.len() == query::HISTOGRAM_PAGE => {
+                    after = Some(key.clone());
+                }
+                _ => return Ok(tally),
+            }
+        }
+    }
+
     fn unavailable(what: &str, instead: &str) -> Error {
         Error::Input(format!(
             "{what} is not available with --backend (a cluster cannot answer it as nutgraf does); {instead}"
@@ -238,12 +302,6 @@ impl SearchService for ClusterService {
                 "the cluster's own explanation is its `explain` API",
             ));
         }
-        if request.histogram.is_some() {
-            return Err(ClusterService::unavailable(
-                "--histogram",
-                "search the local index for dated counts",
-            ));
-        }
         let node = Searcher::parse(&request.query)?;
         let any_kind = node
             .as_ref()
@@ -256,7 +314,8 @@ impl SearchService for ClusterService {
             limit: request.limit,
             facet_limit: request.facet_limit,
         };
-        let body = query::search_body(q, &filters, &page);
+        let body = query::search_body(q.clone(), &filters, &page);
+        let mut q = q;
         let mut found = self.search_raw(&body, "searching")?;
         let mut total_hits = answer::total(&found);
         let mut hits = answer::hits(&found)?;
@@ -266,8 +325,10 @@ impl SearchService for ClusterService {
             // nutgraf answers.
             if let Some((loose, words)) = query::relaxed(node.as_ref(), &resolve, self.title_boost)?
             {
-                let again =
-                    self.search_raw(&query::search_body(loose, &filters, &page), "searching")?;
+                let again = self.search_raw(
+                    &query::search_body(loose.clone(), &filters, &page),
+                    "searching",
+                )?;
                 if answer::total(&again) > 0 {
                     relaxed = true;
                     total_hits = answer::total(&again);
@@ -284,6 +345,7 @@ impl SearchService for ClusterService {
                     // cluster ranks by score alone).
                     hits.sort_by_key(|h| std::cmp::Reverse(h.matched_words));
                     found = again;
+                    q = loose;
                 }
             }
         }
@@ -301,6 +363,10 @@ impl SearchService for ClusterService {
         } else {
             BTreeMap::new()
         };
+        let histogram = match &request.histogram {
+            Some(asked) => Some(self.histogram(asked, q, &filters)?),
+            None => None,
+        };
         Ok(SearchResponse {
             query: request.query.clone(),
             total_hits,
@@ -314,7 +380,7 @@ impl SearchService for ClusterService {
             hits,
             facets,
             facets_left_out,
-            histogram: None,
+            histogram,
         })
     }
 
