@@ -30,8 +30,8 @@ pub struct Cli {
     pub index: Option<PathBuf>,
 
     /// Answer from an index in an OpenSearch or Elasticsearch cluster
-    /// instead of the local one (search, show, similar, facets, bench,
-    /// serve), e.g. http://127.0.0.1:9200/nutgraf, as `export --to` made
+    /// instead of the local one (search, batch, show, similar, facets,
+    /// bench, serve), e.g. http://127.0.0.1:9200/nutgraf, as `export --to` made
     /// it. Credentials come from NUTGRAF_BACKEND_API_KEY, or
     /// NUTGRAF_BACKEND_USER and NUTGRAF_BACKEND_PASSWORD.
     #[arg(long, global = true, value_name = "URL")]
@@ -120,7 +120,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         _ if cli.backend.is_some() && !commands::takes_backend(&cli.command) => {
             Err(nutgraf::Error::Input(
-                "--backend is for search, show, similar, facets, bench and serve; this command works on the local index".into(),
+                "--backend is for search, batch, show, similar, facets, bench and serve; this command works on the local index".into(),
             ))
         }
         Command::Index(args) => commands::index::run(&cli, args),

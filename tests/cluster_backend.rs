@@ -584,3 +584,61 @@ fn credentials_come_from_the_environment_and_a_missing_index_says_how_to_make_it
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("NUTGRAF_BACKEND_PASSWORD is not"));
 }
+
+#[test]
+fn search_all_reads_every_match_page_by_page() {
+    let mut server = Server::new();
+    let _index = serve_index(&mut server);
+    let hit = |i: usize| {
+        let id = format!("doc-{:04}#1", i);
+        json!({ "_index": "nutgraf", "_id": id, "_score": 1.5,
+                "_source": source(&id, "Gas for Europe.", "JNS"), "sort": [1.5, id] })
+    };
+    let body_of =
+        |r: &mockito::Request| -> Value { serde_json::from_slice(r.body().unwrap()).unwrap() };
+    // A full first page (as many as a page holds), then the rest after
+    // the last unit's sort values.
+    let first = server
+        .mock("POST", "/nutgraf/_search")
+        .match_request(move |r| {
+            body_of(r).get("search_after").is_none() && body_of(r)["size"] == 1000
+        })
+        .with_body(
+            json!({ "hits": { "hits": (0..1000).map(hit).collect::<Vec<_>>() } }).to_string(),
+        )
+        .expect(1)
+        .create();
+    let rest = server
+        .mock("POST", "/nutgraf/_search")
+        .match_request(move |r| body_of(r)["search_after"] == json!([1.5, "doc-0999#1"]))
+        .with_body(
+            json!({ "hits": { "hits": (1000..1003).map(hit).collect::<Vec<_>>() } }).to_string(),
+        )
+        .expect(1)
+        .create();
+    let out = nutgraf(&default_config(), index())
+        .args([
+            "--backend",
+            &url(&server),
+            "search",
+            "\"Section 907\"",
+            "--all",
+            "--format",
+            "jsonl",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1003);
+    assert_eq!(rows[1002]["id"], "doc-1002#1");
+    first.assert();
+    rest.assert();
+}

@@ -221,6 +221,62 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
     ]);
     assert_eq!(local["facets"], cluster["facets"]);
     assert_eq!(local["facets_left_out"], cluster["facets_left_out"]);
+    // Every match (search --all), and a batch's counts (its best match
+    // may differ with the ranking).
+    for q in ["gas", "\"Section 907\"", "gas zebraxyz SOCAR"] {
+        let rows = |with: &[&str]| -> BTreeSet<String> {
+            let mut args = with.to_vec();
+            args.extend(["search", q, "--all", "--format", "jsonl"]);
+            let out = nutgraf(&default_config(), index)
+                .args(&args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| {
+                    serde_json::from_str::<Value>(l).unwrap()["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect()
+        };
+        let local_rows = rows(&[]);
+        assert!(!local_rows.is_empty(), "{q}");
+        assert_eq!(local_rows, rows(&["--backend", &url]), "{q}");
+    }
+    let queries = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        queries.path(),
+        "gas\nSection 907\ngas\tstance=critical\ngas zebraxyz SOCAR\n",
+    )
+    .unwrap();
+    let batch = |with: &[&str]| -> Vec<Vec<String>> {
+        let mut args = with.to_vec();
+        args.extend([
+            "batch",
+            queries.path().to_str().unwrap(),
+            "--format",
+            "jsonl",
+        ]);
+        let out = nutgraf(&default_config(), index)
+            .args(&args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let mut v: Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut()
+                    .unwrap()
+                    .retain(|k, _| !k.starts_with("best"));
+                vec![v.to_string()]
+            })
+            .collect()
+    };
+    let local_rows = batch(&[]);
+    assert_eq!(local_rows.len(), 4);
+    assert_eq!(local_rows, batch(&["--backend", &url]));
     // Histograms: the same buckets, precise or not, split and normalised.
     for extra in [
         &["--histogram"][..],

@@ -185,6 +185,21 @@ fn cases() -> Vec<(&'static str, Value)> {
                 Some(&json!({ "published": "2025-03", "split": "supportive" })),
             ),
         ),
+        (
+            "export-next-page",
+            query::export_body(
+                query::query(parse("gas").unwrap().as_ref(), &resolve, 2.0).unwrap(),
+                &filters(&[(FacetField::Stance, &["critical"])], None, Some("2025")),
+                Some(&json!([3.2, "newarab-azerbaijan-abraham-accords#8"])),
+            ),
+        ),
+        (
+            "batch-row",
+            query::summary_body(
+                query::query(parse("gas").unwrap().as_ref(), &resolve, 2.0).unwrap(),
+                &filters(&[(FacetField::Stance, &["critical"])], None, None),
+            ),
+        ),
         ("facets", query::facets_body()),
         (
             "show",
@@ -341,7 +356,9 @@ fn check_body(body: &Value, name: &str) {
     for (k, v) in body.as_object().unwrap() {
         match k.as_str() {
             "from" | "size" => assert!(v.is_u64(), "{name}: {k}"),
-            "track_total_hits" => assert_eq!(v, &json!(true)),
+            "track_total_hits" => assert!(v.is_boolean()),
+            "_source" => assert!(v.is_array() || v.is_boolean(), "{name}"),
+            "search_after" => assert!(v.is_array(), "{name}: the last hit's sort values"),
             "query" | "post_filter" => check_query(v, &format!("{name}.{k}")),
             "sort" => assert!(v.is_array()),
             "highlight" => {
@@ -352,6 +369,15 @@ fn check_body(body: &Value, name: &str) {
             "aggs" => {
                 for (facet, agg) in v.as_object().unwrap() {
                     let at = format!("{name}.aggs.{facet}");
+                    if let Some(t) = agg.get("terms") {
+                        // A plain terms aggregation (a batch's counts).
+                        assert!(t["field"].is_string() && t["size"].is_u64(), "{at}");
+                        if let Some(order) = t.get("order") {
+                            let dir = &order["_key"];
+                            assert!(dir == "asc" || dir == "desc", "{at}");
+                        }
+                        continue;
+                    }
                     check_query(&agg["filter"], &format!("{at}.filter"));
                     if facet == "matches" {
                         // A histogram's pairs: a composite aggregation of

@@ -631,6 +631,56 @@ pub fn histogram_body(
     })
 }
 
+/// Units an export reads per request.
+pub const EXPORT_PAGE: usize = 1_000;
+
+/// A query with every filter (dates and facets) as a filter clause: what
+/// an export and a batch count, where no facet is shown.
+fn filtered(query: Value, filters: &ClusterFilters) -> Value {
+    let mut clauses = filters.date_clauses();
+    clauses.extend(filters.facet_clauses(None));
+    if clauses.is_empty() {
+        query
+    } else {
+        json!({ "bool": { "must": [query], "filter": clauses } })
+    }
+}
+
+/// The body of one page of an export (`search --all`): every match, best
+/// first and by unit id on a tie, so that `search_after` (the sort values
+/// of the last unit read) goes on exactly where the page ended.
+pub fn export_body(query: Value, filters: &ClusterFilters, after: Option<&Value>) -> Value {
+    let mut body = json!({
+        "size": EXPORT_PAGE,
+        "track_total_hits": false,
+        "query": filtered(query, filters),
+        "sort": [ { "_score": { "order": "desc" } }, { "id": { "order": "asc" } } ]
+    });
+    if let Some(after) = after {
+        body["search_after"] = after.clone();
+    }
+    body
+}
+
+/// The body of a batch's row: the best match, the matches per stance and
+/// outlet, and the first and last date as written (dates as written sort
+/// as text in calendar order, a less precise date first).
+pub fn summary_body(query: Value, filters: &ClusterFilters) -> Value {
+    let terms = |field: &str| json!({ "terms": { "field": field, "size": ALL_VALUES } });
+    json!({
+        "size": 1,
+        "track_total_hits": true,
+        "_source": ["id"],
+        "query": filtered(query, filters),
+        "aggs": {
+            "stance": terms("stance"),
+            "outlet": terms("outlet"),
+            "first": { "terms": { "field": "published", "size": 1, "order": { "_key": "asc" } } },
+            "last": { "terms": { "field": "published", "size": 1, "order": { "_key": "desc" } } }
+        }
+    })
+}
+
 /// The body counting every unit by facet (`nutgraf facets`).
 pub fn facets_body() -> Value {
     json!({

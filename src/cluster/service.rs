@@ -3,8 +3,9 @@
 //! from it with the same output, JSON and web page as from a local index.
 //!
 //! What a cluster cannot answer as nutgraf does is an error that says so:
-//! `trace` (it compares every copy's words), `search --all` and `batch`
-//! (they read every match) and `--explain`. A search that no unit answers
+//! `trace` (it compares every copy's words) and `--explain`. `search
+//! --all` reads every match page by page (`search_after`); `batch` counts
+//! with aggregations. A search that no unit answers
 //! with every word is relaxed as locally, but a page that full matches do
 //! not fill is not topped up with partial ones, and there are no "did you
 //! mean" suggestions. Histograms are counted by the cluster and bucketed
@@ -46,6 +47,14 @@ pub struct ClusterService {
     units: u64,
     title_boost: f32,
     catalog: OnceLock<std::result::Result<Catalog, String>>,
+}
+
+/// A request made ready for the cluster.
+struct Prepared {
+    q: Value,
+    loose: Option<(Value, usize)>,
+    filters: ClusterFilters,
+    any_kind: bool,
 }
 
 /// The title weight of the cluster's queries: nutgraf's default.
@@ -237,6 +246,39 @@ impl ClusterService {
         }
     }
 
+    /// A request's query and filters as the cluster reads them, and its
+    /// relaxed form (when no unit may hold every word) with its number
+    /// of words.
+    fn prepare(&self, request: &SearchRequest) -> Result<Prepared> {
+        let node = Searcher::parse(&request.query)?;
+        let any_kind = node
+            .as_ref()
+            .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
+        let filters = self.filters(request, any_kind)?;
+        let resolve = |f: FacetField, v: &str| self.resolve(f, v);
+        let q = query::query(node.as_ref(), &resolve, self.title_boost)?;
+        let loose = query::relaxed(node.as_ref(), &resolve, self.title_boost)?;
+        Ok(Prepared {
+            q,
+            loose,
+            filters,
+            any_kind,
+        })
+    }
+
+    /// The query an export or a batch counts: the query, or, when no unit
+    /// holds every word, its relaxed form (and whether it is).
+    fn counted_query(&self, p: Prepared) -> Result<(Value, ClusterFilters, bool)> {
+        if let Some((loose, _)) = p.loose {
+            let none = query::summary_body(p.q.clone(), &p.filters);
+            let found = self.search_raw(&none, "counting the matches")?;
+            if answer::total(&found) == 0 {
+                return Ok((loose, p.filters, true));
+            }
+        }
+        Ok((p.q, p.filters, false))
+    }
+
     fn unavailable(what: &str, instead: &str) -> Error {
         Error::Input(format!(
             "{what} is not available with --backend (a cluster cannot answer it as nutgraf does); {instead}"
@@ -302,13 +344,12 @@ impl SearchService for ClusterService {
                 "the cluster's own explanation is its `explain` API",
             ));
         }
-        let node = Searcher::parse(&request.query)?;
-        let any_kind = node
-            .as_ref()
-            .is_some_and(|n| n.mentions(Scope::Facet(FacetField::Kind)));
-        let filters = self.filters(request, any_kind)?;
-        let resolve = |f: FacetField, v: &str| self.resolve(f, v);
-        let q = query::query(node.as_ref(), &resolve, self.title_boost)?;
+        let Prepared {
+            q,
+            loose,
+            filters,
+            any_kind,
+        } = self.prepare(request)?;
         let page = Page {
             offset: request.offset,
             limit: request.limit,
@@ -323,8 +364,7 @@ impl SearchService for ClusterService {
         if total_hits == 0 {
             // No unit holds every word: those holding most of them, as
             // nutgraf answers.
-            if let Some((loose, words)) = query::relaxed(node.as_ref(), &resolve, self.title_boost)?
-            {
+            if let Some((loose, words)) = loose {
                 let again = self.search_raw(
                     &query::search_body(loose.clone(), &filters, &page),
                     "searching",
@@ -459,22 +499,66 @@ impl SearchService for ClusterService {
         })
     }
 
+    /// Every match, a page of [`query::EXPORT_PAGE`] at a time with
+    /// `search_after`, best first.
     fn export(
         &self,
-        _: &SearchRequest,
-        _: &mut dyn FnMut(UnitView) -> Result<()>,
+        request: &SearchRequest,
+        each: &mut dyn FnMut(UnitView) -> Result<()>,
     ) -> Result<ExportSummary> {
-        Err(ClusterService::unavailable(
-            "reading every match (search --all, export)",
-            "page through the hits with --limit and --offset, or use the cluster's scroll API",
-        ))
+        let (q, filters, relaxed) = self.counted_query(self.prepare(request)?)?;
+        let mut rows = 0;
+        let mut after: Option<Value> = None;
+        loop {
+            let body = query::export_body(q.clone(), &filters, after.as_ref());
+            let found = self.search_raw(&body, "reading every match")?;
+            let page = found["hits"]["hits"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for h in &page {
+                each(answer::unit(&h["_source"])?)?;
+                rows += 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == query::EXPORT_PAGE => {
+                    after = Some(last["sort"].clone())
+                }
+                _ => return Ok(ExportSummary { rows, relaxed }),
+            }
+        }
     }
 
-    fn summary(&self, _: &SearchRequest) -> Result<MatchSummary> {
-        Err(ClusterService::unavailable(
-            "batch",
-            "run `nutgraf batch` on a local index",
-        ))
+    /// A batch's row from one request: the best match's id and
+    /// aggregations.
+    fn summary(&self, request: &SearchRequest) -> Result<MatchSummary> {
+        let (q, filters, relaxed) = self.counted_query(self.prepare(request)?)?;
+        let found = self.search_raw(&query::summary_body(q, &filters), "counting the matches")?;
+        let aggs = &found["aggregations"];
+        let counts = |name: &str| -> Vec<(String, u64)> {
+            let mut v: Vec<(String, u64)> = aggs[name]["buckets"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(|b| {
+                            Some((b["key"].as_str()?.to_string(), b["doc_count"].as_u64()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        let date = |name: &str| aggs[name]["buckets"][0]["key"].as_str().map(String::from);
+        Ok(MatchSummary {
+            total_hits: answer::total(&found),
+            relaxed,
+            best: found["hits"]["hits"][0]["_id"].as_str().map(String::from),
+            by_stance: counts("stance"),
+            by_outlet: counts("outlet"),
+            first_date: date("first"),
+            last_date: date("last"),
+        })
     }
 
     fn units(&self) -> u64 {

@@ -181,7 +181,13 @@ pub fn takes_backend(command: &crate::Command) -> bool {
     use crate::Command as C;
     matches!(
         command,
-        C::Search(_) | C::Show(_) | C::Similar(_) | C::Facets(_) | C::Bench(_) | C::Serve(_)
+        C::Search(_)
+            | C::Batch(_)
+            | C::Show(_)
+            | C::Similar(_)
+            | C::Facets(_)
+            | C::Bench(_)
+            | C::Serve(_)
     )
 }
 
