@@ -1,6 +1,7 @@
 //! [`ClusterService`]: the [`SearchService`] of an index in a cluster, so
-//! that `search`, `show`, `similar`, `facets`, `bench` and `serve` answer
-//! from it with the same output, JSON and web page as from a local index.
+//! that `search`, `batch`, `show`, `similar`, `facets`, `bench` and
+//! `serve` answer from it with the same output, JSON and web page as from
+//! a local index.
 //!
 //! What a cluster cannot answer as nutgraf does is an error that says so:
 //! `trace` (it compares every copy's words) and `--explain`. `search
