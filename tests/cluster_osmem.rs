@@ -289,24 +289,32 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
         assert_eq!(local["histogram"], cluster["histogram"], "{args:?}");
     }
     // No unit holds every word: both relax to the units holding most.
-    let (local, cluster) = both(&["search", "gas zebraxyz SOCAR", "--limit", "200", "--json"]);
-    assert_eq!(local["relaxed"], true);
-    assert_eq!(cluster["relaxed"], true);
-    assert_eq!(local["total_hits"], cluster["total_hits"]);
-    let all = |v: &Value| -> BTreeSet<(String, u64)> {
-        v["hits"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| {
-                (
-                    h["id"].as_str().unwrap().to_string(),
-                    h["matched_words"].as_u64().unwrap(),
-                )
-            })
-            .collect()
-    };
-    assert_eq!(all(&local), all(&cluster));
+    for q in [
+        "gas zebraxyz SOCAR",
+        "+gas zebraxyz SOCAR",
+        "author:grinberg zebraxyz gas",
+        "title:normalization zebraxyz SOCAR",
+    ] {
+        let (local, cluster) = both(&["search", q, "--limit", "200", "--json"]);
+        assert_eq!(local["relaxed"], true);
+        assert_eq!(cluster["relaxed"], true);
+        assert_eq!(local["total_hits"], cluster["total_hits"]);
+        let all = |v: &Value| -> BTreeSet<(String, u64, u64)> {
+            v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| {
+                    (
+                        h["id"].as_str().unwrap().to_string(),
+                        h["matched_words"].as_u64().unwrap(),
+                        h["query_words"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(all(&local), all(&cluster), "{q}");
+    }
     // Paging: two pages of the cluster are its first twenty hits.
     let (_, first) = both(&["search", "Azerbaijan", "--limit", "10", "--json"]);
     let (_, second) = both(&[

@@ -103,11 +103,11 @@ pub fn query(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> Result<
 pub const WORD_NAME: &str = "word";
 
 /// The query relaxed, as nutgraf relaxes a search that no unit answers
-/// with every word: the units holding most of the words. Each plain word
-/// or phrase is named ([`WORD_NAME`]) so that the answer says which ones
-/// a unit holds; `+required` words, exclusions and facet scopes stay as
-/// they are. With the number of words; None when relaxing cannot change
-/// the answer.
+/// with every word: the units holding most of the words. Each word or
+/// phrase is named ([`WORD_NAME`]) so that the answer says which ones a
+/// unit holds; `+required` words stay required, exclusions and facet
+/// scopes as they are. With the number of words; None when relaxing
+/// cannot change the answer.
 pub fn relaxed(
     node: Option<&Node>,
     resolve: Resolve,
@@ -140,28 +140,43 @@ pub fn relaxed(
         let Some(q) = t.node(n, None)? else {
             continue;
         };
-        let list = match sign {
-            Sign::Excluded => 3,
-            Sign::Required => 1,
-            Sign::Plain if n.is_filter() => 2,
-            Sign::Plain => {
-                words += 1;
-                lists[0].1.push(json!({ "bool": {
-                    "should": [q],
-                    "_name": format!("{WORD_NAME}{words}"),
-                } }));
-                continue;
-            }
+        // A required word is one of the words a unit holds, as locally.
+        let (list, counted) = match sign {
+            Sign::Excluded => (3, false),
+            _ if n.is_filter() => (2, false),
+            Sign::Required => (1, true),
+            Sign::Plain => (0, true),
+        };
+        let q = if counted {
+            words += 1;
+            json!({ "bool": { "should": [q], "_name": format!("{WORD_NAME}{words}") } })
+        } else {
+            q
         };
         lists[list].1.push(q);
     }
+    // At least one of the words in the paragraph, as in a full search.
+    let mut in_text = Vec::new();
+    for clause in text_clauses(node) {
+        if let Some(q) = t.node(clause, Some(Scope::Text))? {
+            in_text.push(q);
+        }
+    }
+    if !in_text.is_empty() {
+        lists[2].1.push(any_of(in_text));
+    }
+    // With a required word the others only rank (a unit may hold none of
+    // them), as locally; without, a unit holds at least one.
+    let required = !lists[1].1.is_empty();
     let mut b = Map::new();
     for (key, list) in lists {
         if !list.is_empty() {
             b.insert(key.into(), Value::Array(list));
         }
     }
-    b.insert("minimum_should_match".into(), json!(1));
+    if !required {
+        b.insert("minimum_should_match".into(), json!(1));
+    }
     Ok(Some((json!({ "bool": b }), words)))
 }
 
