@@ -208,6 +208,32 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
             "{args:?}"
         );
     }
+    // A page that full matches do not fill goes on with partial ones: the
+    // same ones, holding as many words (their order may differ).
+    for q in [
+        "gas SOCAR",
+        "author:grinberg gas Tehran",
+        "+gas SOCAR Kazakhstan",
+    ] {
+        let (local, cluster) = both(&["search", q, "--limit", "200", "--json"]);
+        let partial = |v: &Value| -> BTreeSet<(String, u64, u64)> {
+            v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h.get("matched_words").is_some())
+                .map(|h| {
+                    (
+                        h["id"].as_str().unwrap().to_string(),
+                        h["matched_words"].as_u64().unwrap(),
+                        h["query_words"].as_u64().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        assert!(!partial(&local).is_empty(), "{q}");
+        assert_eq!(partial(&local), partial(&cluster), "{q}");
+    }
     // A short facet list keeps the values a filter selects, and says how
     // many it left out.
     let (local, cluster) = both(&[

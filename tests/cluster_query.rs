@@ -168,7 +168,7 @@ fn cases() -> Vec<(&'static str, Value)> {
         ),
         ("relaxed", {
             let node = parse("Baku zebra +gas -Iran author:grinberg").unwrap();
-            let (q, words) = query::relaxed(node.as_ref(), &resolve, 2.0)
+            let (q, words) = query::loosened(node.as_ref(), &resolve, 2.0, &query::Loose::Relaxed)
                 .unwrap()
                 .unwrap();
             // Baku, zebra and the required gas.
@@ -199,6 +199,28 @@ fn cases() -> Vec<(&'static str, Value)> {
             query::summary_body(
                 query::query(parse("gas").unwrap().as_ref(), &resolve, 2.0).unwrap(),
                 &filters(&[(FacetField::Stance, &["critical"])], None, None),
+            ),
+        ),
+        ("filling", {
+            let node = parse("Baku zebra +gas -Iran author:grinberg").unwrap();
+            let full = query::query(node.as_ref(), &resolve, 2.0).unwrap();
+            let how = query::Loose::Filling {
+                rare: &[1],
+                full: &full,
+            };
+            let (q, words) = query::loosened(node.as_ref(), &resolve, 2.0, &how)
+                .unwrap()
+                .unwrap();
+            assert_eq!(words, 3);
+            let mut f = none();
+            f.facets.push(default_kinds());
+            query::hits_body(q, &f, 0, 7)
+        }),
+        (
+            "word-counts",
+            query::word_counts_body(
+                &query::plain_words(parse("Baku zebra +gas").unwrap().as_ref(), &resolve, 2.0)
+                    .unwrap(),
             ),
         ),
         ("facets", query::facets_body()),
@@ -330,6 +352,11 @@ fn check_query(q: &Value, at: &str) {
             assert!(m.values().next().unwrap().is_array());
         }
         "match_all" | "match_none" => assert_eq!(inner, &json!({})),
+        "constant_score" => {
+            check_query(&inner["filter"], &format!("{at}.filter"));
+            assert!(inner["boost"].is_number(), "{at}");
+            assert_eq!(inner.as_object().unwrap().len(), 2, "{at}");
+        }
         "more_like_this" => {
             for k in inner.as_object().unwrap().keys() {
                 assert!(
@@ -380,6 +407,11 @@ fn check_body(body: &Value, name: &str) {
                         continue;
                     }
                     check_query(&agg["filter"], &format!("{at}.filter"));
+                    if agg.get("aggs").is_none() {
+                        // A filter aggregation alone counts its units.
+                        assert_eq!(agg.as_object().unwrap().len(), 1, "{at}");
+                        continue;
+                    }
                     if facet == "matches" {
                         // A histogram's pairs: a composite aggregation of
                         // terms sources, missing values as their own bucket.

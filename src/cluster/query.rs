@@ -15,8 +15,10 @@ use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 use crate::model::date::{date_span, normalise_date};
 use crate::model::UnitKind;
+use crate::query::compile::RARE_WORDS_UNITS;
 use crate::query::lexicon::MAX_EXPANSIONS;
 use crate::query::parse::{Node, Scope, Sign};
+use crate::query::scorers::WORD_CREDIT;
 use crate::text::analysis;
 
 /// The paragraph field.
@@ -102,16 +104,28 @@ pub fn query(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> Result<
 /// answer lists those a unit holds in `matched_queries`.
 pub const WORD_NAME: &str = "word";
 
-/// The query relaxed, as nutgraf relaxes a search that no unit answers
-/// with every word: the units holding most of the words. Each word or
-/// phrase is named ([`WORD_NAME`]) so that the answer says which ones a
-/// unit holds; `+required` words stay required, exclusions and facet
-/// scopes as they are. With the number of words; None when relaxing
-/// cannot change the answer.
-pub fn relaxed(
+/// How a query is loosened to find partial matches.
+pub enum Loose<'a> {
+    /// No unit holds every word: the units holding most of them.
+    Relaxed,
+    /// The partial matches after the full ones on a page they do not
+    /// fill: each plain word looked for in the paragraph, at least one of
+    /// the rarest (`rare`, indices among the plain words) held there, and
+    /// the full matches (`full`, the query itself) left out.
+    Filling { rare: &'a [usize], full: &'a Value },
+}
+
+/// The query loosened, as nutgraf loosens it. Each word or phrase a unit
+/// may hold is named ([`WORD_NAME`]), so the answer says which ones a unit
+/// holds, and scores [`WORD_CREDIT`] beside its BM25, so units rank by the
+/// words they hold first, on every page; `+required` words stay required,
+/// exclusions and facet scopes as they are. With the number of words;
+/// None when loosening cannot change the answer.
+pub fn loosened(
     node: Option<&Node>,
     resolve: Resolve,
     title_boost: f32,
+    how: &Loose,
 ) -> Result<Option<(Value, usize)>> {
     let Some(node @ Node::All(clauses)) = node else {
         return Ok(None);
@@ -119,6 +133,7 @@ pub fn relaxed(
     if !node.relaxable() {
         return Ok(None);
     }
+    let filling = matches!(how, Loose::Filling { .. });
     let t = Translator {
         resolve,
         title_boost,
@@ -131,15 +146,21 @@ pub fn relaxed(
     ];
     let mut seen: Vec<String> = Vec::new();
     let mut words = 0;
+    let mut plain = Vec::new();
     for (sign, n) in clauses {
         let key = format!("{sign:?}{}", shape(n));
         if seen.contains(&key) {
             continue;
         }
         seen.push(key);
-        let Some(q) = t.node(n, None)? else {
+        let is_plain_word = *sign == Sign::Plain && !n.is_filter();
+        let scope = (filling && is_plain_word).then_some(Scope::Text);
+        let Some(q) = t.node(n, scope)? else {
             continue;
         };
+        if is_plain_word {
+            plain.push(q.clone());
+        }
         // A required word is one of the words a unit holds, as locally.
         let (list, counted) = match sign {
             Sign::Excluded => (3, false),
@@ -149,35 +170,119 @@ pub fn relaxed(
         };
         let q = if counted {
             words += 1;
-            json!({ "bool": { "should": [q], "_name": format!("{WORD_NAME}{words}") } })
+            json!({ "bool": {
+                "should": [q.clone(), { "constant_score": { "filter": q, "boost": WORD_CREDIT } }],
+                "_name": format!("{WORD_NAME}{words}"),
+            } })
         } else {
             q
         };
         lists[list].1.push(q);
     }
-    // At least one of the words in the paragraph, as in a full search.
-    let mut in_text = Vec::new();
-    for clause in text_clauses(node) {
-        if let Some(q) = t.node(clause, Some(Scope::Text))? {
-            in_text.push(q);
+    let required = !lists[1].1.is_empty();
+    match how {
+        Loose::Relaxed => {
+            // At least one of the words in the paragraph, as in a full
+            // search.
+            let mut in_text = Vec::new();
+            for clause in text_clauses(node) {
+                if let Some(q) = t.node(clause, Some(Scope::Text))? {
+                    in_text.push(q);
+                }
+            }
+            if !in_text.is_empty() {
+                lists[2].1.push(any_of(in_text));
+            }
+        }
+        Loose::Filling { rare, full } => {
+            if plain.len() > 1 {
+                let rarest: Vec<Value> =
+                    rare.iter().filter_map(|&i| plain.get(i).cloned()).collect();
+                if !rarest.is_empty() {
+                    lists[2].1.push(any_of(rarest));
+                }
+            }
+            lists[3].1.push((*full).clone());
         }
     }
-    if !in_text.is_empty() {
-        lists[2].1.push(any_of(in_text));
-    }
-    // With a required word the others only rank (a unit may hold none of
-    // them), as locally; without, a unit holds at least one.
-    let required = !lists[1].1.is_empty();
+    // With a required word (or the rarest ones) the others only rank,
+    // as locally; without, a unit holds at least one.
+    let anchored = required || (filling && plain.len() > 1);
     let mut b = Map::new();
     for (key, list) in lists {
         if !list.is_empty() {
             b.insert(key.into(), Value::Array(list));
         }
     }
-    if !required {
+    if !anchored {
         b.insert("minimum_should_match".into(), json!(1));
     }
     Ok(Some((json!({ "bool": b }), words)))
+}
+
+/// The plain words of a query (not required, excluded or scoped to a
+/// facet), each looked for in the paragraph: what [`Loose::Filling`]
+/// picks the rarest of. Counted with [`word_counts_body`].
+pub fn plain_words(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> Result<Vec<Value>> {
+    let Some(Node::All(clauses)) = node else {
+        return Ok(Vec::new());
+    };
+    let t = Translator {
+        resolve,
+        title_boost,
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for (sign, n) in clauses {
+        let key = format!("{sign:?}{}", shape(n));
+        if seen.contains(&key) || *sign != Sign::Plain || n.is_filter() {
+            continue;
+        }
+        seen.push(key);
+        if let Some(q) = t.node(n, Some(Scope::Text))? {
+            out.push(q);
+        }
+    }
+    Ok(out)
+}
+
+/// The body counting the units that hold each word in their paragraph
+/// (aggregations `w0`, `w1`, … in order).
+pub fn word_counts_body(words: &[Value]) -> Value {
+    let mut aggs = Map::new();
+    for (i, q) in words.iter().enumerate() {
+        aggs.insert(format!("w{i}"), json!({ "filter": q }));
+    }
+    json!({ "size": 0, "query": { "match_all": {} }, "aggs": aggs })
+}
+
+/// The rarest words by their counts: the rarest, and the next ones while
+/// their units add up to at most nutgraf's bound.
+pub fn rarest(counts: &[u64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| counts[i]);
+    let mut total = 0u64;
+    let mut chosen = Vec::new();
+    for i in order {
+        total = total.saturating_add(counts[i]);
+        if !chosen.is_empty() && total > RARE_WORDS_UNITS {
+            break;
+        }
+        chosen.push(i);
+    }
+    chosen
+}
+
+/// The body of a page of hits without facet counts (the partial matches
+/// that fill a page): every filter as a filter clause, highlights asked.
+pub fn hits_body(query: Value, filters: &ClusterFilters, from: usize, size: usize) -> Value {
+    json!({
+        "from": from,
+        "size": size,
+        "track_total_hits": false,
+        "query": filtered(query, filters),
+        "highlight": highlight(),
+    })
 }
 
 fn boost(q: Value, by: f32) -> Value {

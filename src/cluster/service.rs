@@ -7,9 +7,9 @@
 //! `trace` (it compares every copy's words) and `--explain`. `search
 //! --all` reads every match page by page (`search_after`); `batch` counts
 //! with aggregations. A search that no unit answers
-//! with every word is relaxed as locally, but a page that full matches do
-//! not fill is not topped up with partial ones, and there are no "did you
-//! mean" suggestions. Histograms are counted by the cluster and bucketed
+//! with every word is relaxed as locally, and a page that full matches do
+//! not fill goes on with partial ones; there are no "did you mean"
+//! suggestions. Histograms are counted by the cluster and bucketed
 //! here, as locally.
 
 use std::collections::BTreeMap;
@@ -26,13 +26,14 @@ use crate::error::{Error, Result};
 use crate::index::schema::{FacetField, SCHEMA_VERSION};
 use crate::model::date::date_span;
 use crate::model::{parse_unit_id, UnitKind, UnitView};
-use crate::query::parse::Scope;
+use crate::query::parse::{Node, Scope};
+use crate::query::scorers::WORD_CREDIT;
 use crate::search::export::{ExportSummary, MatchSummary};
 use crate::search::filters::resolve_among;
 use crate::search::histogram::{DateTally, Histogram, HistogramRequest, NO_VALUE};
 use crate::search::request::check_range;
 use crate::search::response::{
-    FacetsResponse, SearchResponse, ShowResponse, ShownUnit, SimilarResponse,
+    FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit, SimilarResponse,
 };
 use crate::search::trace::{TraceRequest, TraceResponse};
 use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
@@ -56,6 +57,7 @@ struct Prepared {
     loose: Option<(Value, usize)>,
     filters: ClusterFilters,
     any_kind: bool,
+    node: Option<Node>,
 }
 
 /// The title weight of the cluster's queries: nutgraf's default.
@@ -258,12 +260,18 @@ impl ClusterService {
         let filters = self.filters(request, any_kind)?;
         let resolve = |f: FacetField, v: &str| self.resolve(f, v);
         let q = query::query(node.as_ref(), &resolve, self.title_boost)?;
-        let loose = query::relaxed(node.as_ref(), &resolve, self.title_boost)?;
+        let loose = query::loosened(
+            node.as_ref(),
+            &resolve,
+            self.title_boost,
+            &query::Loose::Relaxed,
+        )?;
         Ok(Prepared {
             q,
             loose,
             filters,
             any_kind,
+            node,
         })
     }
 
@@ -280,10 +288,62 @@ impl ClusterService {
         Ok((p.q, p.filters, false))
     }
 
+    /// Partial matches after the full ones (`q`): each plain word looked
+    /// for in the paragraph, one of the rarest held there.
+    fn filling(
+        &self,
+        node: Option<&Node>,
+        q: &Value,
+        filters: &ClusterFilters,
+        from: usize,
+        size: usize,
+    ) -> Result<Vec<Hit>> {
+        let resolve = |f: FacetField, v: &str| self.resolve(f, v);
+        let plain = query::plain_words(node, &resolve, self.title_boost)?;
+        if plain.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let counted = self.search_raw(&query::word_counts_body(&plain), "counting the words")?;
+        let counts: Vec<u64> = (0..plain.len())
+            .map(|i| {
+                counted["aggregations"][format!("w{i}")]["doc_count"]
+                    .as_u64()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let rare = query::rarest(&counts);
+        let how = query::Loose::Filling {
+            rare: &rare,
+            full: q,
+        };
+        let Some((loose, words)) = query::loosened(node, &resolve, self.title_boost, &how)? else {
+            return Ok(Vec::new());
+        };
+        let found = self.search_raw(&query::hits_body(loose, filters, from, size), "searching")?;
+        let mut hits = answer::hits(&found)?;
+        let raw = found["hits"]["hits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        mark_partial(&mut hits, &raw, words);
+        Ok(hits)
+    }
+
     fn unavailable(what: &str, instead: &str) -> Error {
         Error::Input(format!(
             "{what} is not available with --backend (a cluster cannot answer it as nutgraf does); {instead}"
         ))
+    }
+}
+
+/// Partial matches: how many of the `words` each holds, and its BM25
+/// without the credit its words scored.
+fn mark_partial(hits: &mut [Hit], raw: &[Value], words: usize) {
+    for (hit, raw) in hits.iter_mut().zip(raw) {
+        let held = answer::words_matched(raw);
+        hit.matched_words = Some(held);
+        hit.query_words = Some(words);
+        hit.score -= WORD_CREDIT * held as f32;
     }
 }
 
@@ -350,6 +410,7 @@ impl SearchService for ClusterService {
             loose,
             filters,
             any_kind,
+            node,
         } = self.prepare(request)?;
         let page = Page {
             offset: request.offset,
@@ -378,17 +439,24 @@ impl SearchService for ClusterService {
                         .as_array()
                         .cloned()
                         .unwrap_or_default();
-                    for (hit, raw) in hits.iter_mut().zip(&raw) {
-                        hit.matched_words = Some(answer::words_matched(raw));
-                        hit.query_words = Some(words);
-                    }
-                    // More words first, as locally (within the page: the
-                    // cluster ranks by score alone).
-                    hits.sort_by_key(|h| std::cmp::Reverse(h.matched_words));
+                    mark_partial(&mut hits, &raw, words);
                     found = again;
                     q = loose;
                 }
             }
+        } else if request.limit > 0 && hits.len() < request.limit {
+            // Full matches do not fill the page: it goes on with partial
+            // ones, as locally.
+            let full = usize::try_from(total_hits).unwrap_or(usize::MAX);
+            let from = request.offset.saturating_sub(full);
+            let more = self.filling(
+                node.as_ref(),
+                &q,
+                &filters,
+                from,
+                request.limit - hits.len(),
+            )?;
+            hits.extend(more);
         }
         let (facets, facets_left_out) = answer::facets(&found, request.facet_limit);
         let excluded_by_kind = if request.filters.kind.is_empty() && !any_kind {
