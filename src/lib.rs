@@ -16,7 +16,9 @@
 //! - [`table`]: answers as rows that leave the tool: every match of a
 //!   search with its citation, a batch of queries (CSV, JSON Lines);
 //! - [`cluster`]: an OpenSearch or Elasticsearch index of the units: its
-//!   mapping and `_bulk` files;
+//!   mapping and `_bulk` files, the query language as query DSL, and
+//!   (feature `cluster`) the export to it and a [`SearchService`] answering
+//!   from it;
 //! - [`server`]: the HTTP API and the web page (feature `server`);
 //! - [`tools`]: benchmarks, evaluation and yardsticks;
 

@@ -29,6 +29,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub index: Option<PathBuf>,
 
+    /// Answer from an index in an OpenSearch or Elasticsearch cluster
+    /// instead of the local one (search, batch, show, similar, facets,
+    /// bench, serve), e.g. http://127.0.0.1:9200/nutgraf, as `export --to` made
+    /// it. Credentials come from NUTGRAF_BACKEND_API_KEY, or
+    /// NUTGRAF_BACKEND_USER and NUTGRAF_BACKEND_PASSWORD.
+    #[arg(long, global = true, value_name = "URL")]
+    pub backend: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -59,9 +67,9 @@ pub enum Command {
     /// paragraph (or --text, a quote), verbatim or nearly, in order of
     /// publication, with what each near copy changed.
     Trace(commands::trace::Args),
-    /// Write the index settings and mapping for an OpenSearch or
-    /// Elasticsearch cluster, and every unit as `_bulk` NDJSON files that
-    /// curl can send (--to-dir).
+    /// Copy the index to an OpenSearch or Elasticsearch cluster (--to
+    /// URL), or write its settings, mapping and every unit as `_bulk`
+    /// NDJSON files that curl can send (--to-dir).
     Export(commands::export::Args),
     /// Time queries as `search` runs them: percentiles and queries/s
     /// (with --sqlite, SQLite FTS5 on the same units beside it).
@@ -110,6 +118,11 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let result = match &cli.command {
+        _ if cli.backend.is_some() && !commands::takes_backend(&cli.command) => {
+            Err(nutgraf::Error::Input(
+                "--backend is for search, batch, show, similar, facets, bench and serve; this command works on the local index".into(),
+            ))
+        }
         Command::Index(args) => commands::index::run(&cli, args),
         Command::Serve(args) => commands::serve::run(&cli, args),
         Command::Completions(args) => commands::completions::run(args),

@@ -1,11 +1,10 @@
 //! Units as `_bulk` NDJSON: for each unit an action line naming the index
 //! and the unit id as `_id` (a second export overwrites rather than
-//! doubles), then the unit. Written to numbered files of at most a given
-//! size, a unit never split across two, so each file is one `_bulk`
-//! request.
+//! doubles), then the unit. Gathered into [`Batch`]es of at most a given
+//! size, a unit never split across two: each is one `_bulk` request,
+//! written to a numbered file ([`BulkFiles`]) or sent
+//! (`super::upload`).
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -56,13 +55,56 @@ pub fn lines(index: &str, u: &UnitView) -> String {
     format!("{action}\n{}\n", document(u))
 }
 
-/// Writes units into `bulk-00001.ndjson`, `bulk-00002.ndjson`, … in a
-/// folder, starting a new file before one would pass `max_bytes`.
-pub struct BulkFiles {
-    dir: PathBuf,
+/// One `_bulk` request body and the unit ids it carries, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    pub body: String,
+    pub ids: Vec<String>,
+}
+
+/// Gathers units into batches of at most `max_bytes` (a unit larger than
+/// that alone is a batch of its own): what both the bulk files and a
+/// direct export send, so a batch number means the same units in both.
+pub struct Batches {
     index: String,
     max_bytes: usize,
-    current: Option<(BufWriter<File>, usize)>,
+    open: Batch,
+}
+
+impl Batches {
+    pub fn new(index: &str, max_bytes: usize) -> Batches {
+        Batches {
+            index: index.to_string(),
+            max_bytes: max_bytes.max(1),
+            open: Batch::default(),
+        }
+    }
+
+    /// Adds a unit; returns the batch it closed when it did not fit.
+    pub fn push(&mut self, u: &UnitView) -> Option<Batch> {
+        let pair = lines(&self.index, u);
+        let closed =
+            if !self.open.ids.is_empty() && self.open.body.len() + pair.len() > self.max_bytes {
+                Some(std::mem::take(&mut self.open))
+            } else {
+                None
+            };
+        self.open.body.push_str(&pair);
+        self.open.ids.push(u.id.clone());
+        closed
+    }
+
+    /// The last batch, unless there is none.
+    pub fn finish(self) -> Option<Batch> {
+        (!self.open.ids.is_empty()).then_some(self.open)
+    }
+}
+
+/// Writes units into `bulk-00001.ndjson`, `bulk-00002.ndjson`, … in a
+/// folder, one [`Batch`] a file.
+pub struct BulkFiles {
+    dir: PathBuf,
+    batches: Batches,
     /// The files written so far.
     pub files: Vec<PathBuf>,
     pub units: u64,
@@ -72,60 +114,38 @@ impl BulkFiles {
     pub fn new(dir: &Path, index: &str, max_bytes: usize) -> BulkFiles {
         BulkFiles {
             dir: dir.to_path_buf(),
-            index: index.to_string(),
-            max_bytes: max_bytes.max(1),
-            current: None,
+            batches: Batches::new(index, max_bytes),
             files: Vec::new(),
             units: 0,
         }
     }
 
-    fn io(&self, e: std::io::Error) -> Error {
-        Error::Io {
+    fn write_file(&mut self, batch: &Batch) -> Result<()> {
+        let path = self
+            .dir
+            .join(format!("bulk-{:05}.ndjson", self.files.len() + 1));
+        std::fs::write(&path, &batch.body).map_err(|e| Error::Io {
             context: format!("writing bulk files in {}", self.dir.display()),
             source: e,
-        }
+        })?;
+        self.files.push(path);
+        Ok(())
     }
 
     pub fn write(&mut self, u: &UnitView) -> Result<()> {
-        let pair = lines(&self.index, u);
-        let full = self
-            .current
-            .as_ref()
-            .is_some_and(|(_, n)| n + pair.len() > self.max_bytes);
-        if full {
-            self.finish_file()?;
+        if let Some(batch) = self.batches.push(u) {
+            self.write_file(&batch)?;
         }
-        if self.current.is_none() {
-            let path = self
-                .dir
-                .join(format!("bulk-{:05}.ndjson", self.files.len() + 1));
-            let file = File::create(&path).map_err(|e| self.io(e))?;
-            self.files.push(path);
-            self.current = Some((BufWriter::new(file), 0));
-        }
-        let result = match self.current.as_mut() {
-            Some((out, n)) => {
-                *n += pair.len();
-                out.write_all(pair.as_bytes())
-            }
-            None => Ok(()),
-        };
-        result.map_err(|e| self.io(e))?;
         self.units += 1;
         Ok(())
     }
 
-    fn finish_file(&mut self) -> Result<()> {
-        if let Some((mut out, _)) = self.current.take() {
-            out.flush().map_err(|e| self.io(e))?;
-        }
-        Ok(())
-    }
-
-    /// Flushes the last file.
+    /// Writes the last file.
     pub fn finish(mut self) -> Result<(Vec<PathBuf>, u64)> {
-        self.finish_file()?;
+        let rest = std::mem::replace(&mut self.batches, Batches::new("", 1)).finish();
+        if let Some(batch) = rest {
+            self.write_file(&batch)?;
+        }
         Ok((self.files, self.units))
     }
 }

@@ -77,3 +77,23 @@ pub fn index_body() -> Value {
         }
     })
 }
+
+/// Whether a name can be a cluster index (lower case letters, digits,
+/// `-`, `_`, `.`; not first `-`, `_` or `.`).
+pub fn check_index_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+        && !name.starts_with(['-', '_', '.']);
+    if ok {
+        Ok(())
+    } else if name.is_empty() {
+        Err("the URL names no index (its path must end with the index name)".into())
+    } else {
+        Err(format!(
+            "{name:?} cannot be a cluster index name: lower case letters, digits, -, _ or . (not first)"
+        ))
+    }
+}

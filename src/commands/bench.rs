@@ -89,6 +89,21 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
         warmup: args.warmup,
         threads: args.threads.max(1),
     };
+    if cli.backend.is_some() {
+        if args.sqlite || args.compare.is_some() {
+            return Err(nutgraf::Error::Input(
+                "--sqlite and --compare time the local index; run them without --backend".into(),
+            ));
+        }
+        let service = super::open_service(cli, false)?;
+        let report = bench::run(&bench::Service(service.as_ref()), &queries, opts)?;
+        print(&if args.json {
+            render::json(&report)
+        } else {
+            bench::report_text(&report)
+        })?;
+        return Ok(Outcome::Found);
+    }
     let searcher = open_searcher(cli)?;
     let ours = bench::run(&searcher, &queries, opts)?;
     if let Some(path) = &args.compare {

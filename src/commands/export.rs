@@ -1,6 +1,6 @@
-//! `nutgraf export --to-dir DIR`: the index settings and mapping for an
-//! OpenSearch or Elasticsearch cluster, and every unit as `_bulk` NDJSON
-//! files that `curl` can send.
+//! `nutgraf export`: the index copied to an OpenSearch or Elasticsearch
+//! cluster (`--to URL`), or its settings and mapping and every unit as
+//! `_bulk` NDJSON files that `curl` can send (`--to-dir DIR`).
 
 use std::path::PathBuf;
 
@@ -12,33 +12,87 @@ use super::{open_service, print, CommandResult, Outcome};
 use crate::Cli;
 
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["to", "to_dir"])))]
 pub struct Args {
+    /// The cluster index to copy every unit to, e.g.
+    /// http://127.0.0.1:9200/nutgraf (the path's last part names the
+    /// index): made with nutgraf's mapping if missing, then filled by
+    /// `_bulk` requests. An interrupted export, run again, resumes.
+    /// Credentials come from NUTGRAF_BACKEND_API_KEY, or
+    /// NUTGRAF_BACKEND_USER and NUTGRAF_BACKEND_PASSWORD.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
     /// The folder to write `mapping.json` and `bulk-00001.ndjson`, … to
     /// (made if missing; bulk files of an earlier export are replaced).
     #[arg(long, value_name = "DIR")]
-    pub to_dir: PathBuf,
-    /// The cluster index the bulk lines name.
-    #[arg(long, value_name = "NAME", default_value = "nutgraf")]
+    pub to_dir: Option<PathBuf>,
+    /// The cluster index the bulk lines name (with --to-dir).
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "nutgraf",
+        conflicts_with = "to"
+    )]
     pub name: String,
-    /// Largest bulk file, in bytes (one `_bulk` request each).
+    /// Largest bulk request (or file), in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_BATCH_BYTES)]
     pub batch_bytes: usize,
+    /// With --to: send every batch again, even those an interrupted
+    /// export sent already.
+    #[arg(long, requires = "to")]
+    pub restart: bool,
+    /// With --to: tries per request; busy (429) and failing (5xx)
+    /// answers and dropped connections are tried again after waits that
+    /// double from half a second.
+    #[arg(long, value_name = "N", default_value_t = 6, requires = "to",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> CommandResult {
-    let name_ok = !args.name.is_empty()
-        && args
-            .name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
-        && !args.name.starts_with(['-', '_', '.']);
-    if !name_ok {
+    match (&args.to, &args.to_dir) {
+        (Some(url), _) => to_cluster(cli, url, args),
+        (None, Some(dir)) => to_dir(cli, dir, args),
+        (None, None) => Err(nutgraf::Error::Input(
+            "say where to: --to URL or --to-dir DIR".into(),
+        )),
+    }
+}
+
+#[cfg(feature = "cluster")]
+fn to_cluster(cli: &Cli, url: &str, args: &Args) -> CommandResult {
+    use nutgraf::cluster::{client::Client, upload};
+    let mut client = Client::new(url)?;
+    client.retry.attempts = args.tries;
+    let service = open_service(cli, false)?;
+    let dir = super::index_dir(cli)?;
+    let url = client.target.url();
+    let generation = upload::generation(&dir)?;
+    let state = upload::checkpoint_path(&dir, &url);
+    let checkpoint = match upload::Checkpoint::load(&state, &url, &generation, args.batch_bytes) {
+        Some(c) if !args.restart => c,
+        _ => upload::fresh(&url, &generation, args.batch_bytes),
+    };
+    let bar = super::Bar::new();
+    let summary = upload::upload(&client, service.as_ref(), checkpoint, &state, &bar)?;
+    print(&upload::summary_text(&summary))?;
+    if !summary.rejected.is_empty() {
         return Err(nutgraf::Error::Input(format!(
-            "--name {:?}: a cluster index name is lower case letters, digits, -, _ or . (not first)",
-            args.name
+            "the cluster refused {} of the units (listed above); fix what it says and run the export again: it resends from the first batch with a refused unit",
+            summary.rejected.len()
         )));
     }
-    let dir = &args.to_dir;
+    Ok(Outcome::Found)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn to_cluster(_: &Cli, _: &str, _: &Args) -> CommandResult {
+    Err(super::not_in_this_build("export --to", "cluster"))
+}
+
+fn to_dir(cli: &Cli, dir: &std::path::Path, args: &Args) -> CommandResult {
+    mapping::check_index_name(&args.name)
+        .map_err(|why| nutgraf::Error::Input(format!("--name: {why}")))?;
     let io = |context: String| move |e| nutgraf::Error::Io { context, source: e };
     std::fs::create_dir_all(dir).map_err(io(format!("making {}", dir.display())))?;
     // Bulk files of an earlier export would be sent again with these.

@@ -153,12 +153,42 @@ pub fn open_searcher(cli: &Cli) -> Result<Searcher, Error> {
     open_searcher_with(cli, false)
 }
 
-/// The search service the commands ask: today always the local index
-/// (built first if there is none yet). `follow_commits` is for a
-/// long-running process that should see each new commit of `nutgraf
-/// index`.
+/// The search service the commands ask: the cluster index of
+/// `--backend`, else the local index (built first if there is none yet).
+/// `follow_commits` is for a long-running process that should see each
+/// new commit of `nutgraf index`.
 pub fn open_service(cli: &Cli, follow_commits: bool) -> Result<Box<dyn SearchService>, Error> {
+    if let Some(url) = &cli.backend {
+        return open_backend(url);
+    }
     Ok(Box::new(open_searcher_with(cli, follow_commits)?))
+}
+
+#[cfg(feature = "cluster")]
+fn open_backend(url: &str) -> Result<Box<dyn SearchService>, Error> {
+    Ok(Box::new(nutgraf::cluster::service::ClusterService::open(
+        url,
+    )?))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn open_backend(_: &str) -> Result<Box<dyn SearchService>, Error> {
+    Err(not_in_this_build("--backend", "cluster"))
+}
+
+/// The commands `--backend` serves.
+pub fn takes_backend(command: &crate::Command) -> bool {
+    use crate::Command as C;
+    matches!(
+        command,
+        C::Search(_)
+            | C::Batch(_)
+            | C::Show(_)
+            | C::Similar(_)
+            | C::Facets(_)
+            | C::Bench(_)
+            | C::Serve(_)
+    )
 }
 
 fn open_searcher_with(cli: &Cli, follow_commits: bool) -> Result<Searcher, Error> {

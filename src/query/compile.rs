@@ -86,7 +86,7 @@ pub enum Words {
 
 /// The rarest words of a query a partial match must hold one of: the
 /// rarest, and the next ones while their units add up to at most this.
-const RARE_WORDS_UNITS: u64 = 5_000;
+pub const RARE_WORDS_UNITS: u64 = 5_000;
 
 /// What compiling needs besides the tree.
 pub struct Context<'a> {

@@ -93,8 +93,9 @@ impl Searcher {
 
 /// The values of `known` (with their name keys, `keys`) that a user's
 /// value selects, forgivingly (case, accents, `aliases`, a surname alone);
-/// none is an error that lists the closest values.
-fn resolve_among(
+/// none is an error that lists the closest values (also how a cluster's
+/// values are resolved).
+pub(crate) fn resolve_among(
     known: &[String],
     keys: &[String],
     aliases: &AuthorAliases,

@@ -55,6 +55,9 @@ impl Serialize for Snippet {
     }
 }
 
+/// Longest snippet unless a highlighter is told otherwise, in bytes.
+pub const SNIPPET_BYTES: usize = 320;
+
 /// Marks the words of a text that analyse to one of a set of terms.
 #[derive(Clone)]
 pub struct Highlighter {
@@ -69,7 +72,7 @@ impl Highlighter {
         Highlighter {
             analyzer,
             terms,
-            max_bytes: 320,
+            max_bytes: SNIPPET_BYTES,
         }
     }
 
@@ -93,29 +96,35 @@ impl Highlighter {
     /// `max_bytes` long, with the most marked words (the earliest on a
     /// tie); a text that fits is returned whole.
     pub fn snippet(&self, text: &str) -> Snippet {
-        let marks = self.matches(text);
-        let window = best_window(text, &marks, self.max_bytes);
-        let mut snippet_text = String::new();
-        let lead = window.start > 0;
-        if lead {
-            snippet_text.push_str("… ");
-        }
-        let shift = snippet_text.len();
-        snippet_text.push_str(&text[window.clone()]);
-        if window.end < text.trim_end().len() {
-            snippet_text.push_str(" …");
-        }
-        let highlights: Vec<[usize; 2]> = marks
-            .iter()
-            .filter(|m| m.start >= window.start && m.end <= window.end)
-            .map(|m| [m.start - window.start + shift, m.end - window.start + shift])
-            .collect();
-        let html = to_html(&snippet_text, &highlights);
-        Snippet {
-            text: snippet_text,
-            highlights,
-            html,
-        }
+        snippet_with_marks(text, &self.matches(text), self.max_bytes)
+    }
+}
+
+/// The best passage of `text` at most `max_bytes` long, given the byte
+/// ranges of its marked words (found here, or by a search cluster's
+/// highlighter): the window [`Highlighter::snippet`] chooses.
+pub fn snippet_with_marks(text: &str, marks: &[Range<usize>], max_bytes: usize) -> Snippet {
+    let window = best_window(text, marks, max_bytes);
+    let mut snippet_text = String::new();
+    let lead = window.start > 0;
+    if lead {
+        snippet_text.push_str("… ");
+    }
+    let shift = snippet_text.len();
+    snippet_text.push_str(&text[window.clone()]);
+    if window.end < text.trim_end().len() {
+        snippet_text.push_str(" …");
+    }
+    let highlights: Vec<[usize; 2]> = marks
+        .iter()
+        .filter(|m| m.start >= window.start && m.end <= window.end)
+        .map(|m| [m.start - window.start + shift, m.end - window.start + shift])
+        .collect();
+    let html = to_html(&snippet_text, &highlights);
+    Snippet {
+        text: snippet_text,
+        highlights,
+        html,
     }
 }
 

@@ -83,6 +83,24 @@ impl Engine for Searcher {
     }
 }
 
+/// Any search service (a cluster's too) as a benchmark engine: queries
+/// timed as the front ends ask them.
+pub struct Service<'a>(pub &'a dyn crate::search::SearchService);
+
+impl Engine for Service<'_> {
+    fn name(&self) -> String {
+        format!("nutgraf ({})", self.0.place())
+    }
+
+    fn answer(&self, query: &QueryLine) -> Result<u64> {
+        let response = self
+            .0
+            .search(&query.request)
+            .map_err(|e| Error::Input(format!("{}: {e}", query.source)))?;
+        Ok(response.total_hits)
+    }
+}
+
 /// The value at a percentile of sorted samples (nearest rank).
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
