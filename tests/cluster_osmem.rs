@@ -158,6 +158,41 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
         );
         (local, serde_json::from_slice(&out.stdout).unwrap())
     };
+    // Copies folded: the same distinct paragraphs and folded hits (the
+    // seeds hold no copy clusters of two units; tests/copies.rs and the
+    // unit tests of cluster::answer cover folded groups).
+    {
+        let args = [
+            "search",
+            "Kazakhstan Abraham",
+            "--collapse",
+            "--limit",
+            "200",
+            "--json",
+        ];
+        let (local, cluster) = both(&args);
+        assert_eq!(local["total_hits"], cluster["total_hits"]);
+        assert_eq!(
+            local["sources"]["paragraphs"], cluster["sources"]["paragraphs"],
+            "{cluster}"
+        );
+        assert_eq!(local["sources"]["outlet"], cluster["sources"]["outlet"]);
+        let folded = |v: &Value| -> Vec<(String, u64)> {
+            let mut f: Vec<(String, u64)> = v["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|h| Some((h["cluster"].as_str()?.to_string(), h["copies"].as_u64()?)))
+                .collect();
+            f.sort();
+            f
+        };
+        assert_eq!(folded(&local), folded(&cluster));
+        assert_eq!(
+            local["hits"].as_array().unwrap().len(),
+            cluster["hits"].as_array().unwrap().len()
+        );
+    }
     // The same units for phrases, words and filters (ranking may differ).
     // Words that the seeds also hold as possessives (`Israel’s`) are left
     // out: with the index made without the possessive filter they differ.

@@ -64,6 +64,7 @@ fn page() -> Page {
         offset: 0,
         limit: 10,
         facet_limit: 100,
+        collapse: false,
     }
 }
 
@@ -151,6 +152,18 @@ fn cases() -> Vec<(&'static str, Value)> {
                     offset: 20,
                     limit: 10,
                     facet_limit: 0,
+                    collapse: false,
+                },
+            ),
+        ),
+        (
+            "collapse",
+            body(
+                "Israel",
+                none(),
+                Page {
+                    collapse: true,
+                    ..page()
                 },
             ),
         ),
@@ -163,6 +176,7 @@ fn cases() -> Vec<(&'static str, Value)> {
                     offset: 0,
                     limit: 0,
                     facet_limit: 100,
+                    collapse: false,
                 },
             ),
         ),
@@ -412,6 +426,23 @@ fn check_body(body: &Value, name: &str) {
                         assert_eq!(agg.as_object().unwrap().len(), 1, "{at}");
                         continue;
                     }
+                    if facet == "sources" {
+                        // Folded copies: distinct `fold` values in all and
+                        // under per-outlet and per-stance terms buckets.
+                        let card = |c: &Value| {
+                            let c = &c["cardinality"];
+                            assert_eq!(c["field"], "fold", "{at}");
+                            assert!(c["precision_threshold"].as_u64().unwrap() <= 40_000, "{at}");
+                        };
+                        card(&agg["aggs"]["paragraphs"]);
+                        for by in ["outlet", "stance"] {
+                            let t = &agg["aggs"][by];
+                            assert_eq!(t["terms"]["field"], by, "{at}");
+                            assert!(t["terms"]["size"].is_u64(), "{at}");
+                            card(&t["aggs"]["paragraphs"]);
+                        }
+                        continue;
+                    }
                     if facet == "matches" {
                         // A histogram's pairs: a composite aggregation of
                         // terms sources, missing values as their own bucket.
@@ -442,6 +473,16 @@ fn check_body(body: &Value, name: &str) {
                         "{at}: the documented maximum"
                     );
                 }
+            }
+            "collapse" => {
+                // Field collapsing with inner hits, as documented.
+                assert_eq!(v["field"], "fold", "{name}");
+                let inner = &v["inner_hits"];
+                assert!(
+                    inner["name"].is_string() && inner["size"].is_u64(),
+                    "{name}"
+                );
+                assert!(inner["_source"].is_array(), "{name}");
             }
             other => panic!("{name}: nutgraf sends no {other}"),
         }

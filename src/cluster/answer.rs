@@ -5,13 +5,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::query::{MARK_END, MARK_START};
 use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
-use crate::search::response::{Facets, Hit};
+use crate::search::collapse::Sources;
+use crate::search::response::{FacetCounts, Facets, Hit};
 use crate::text::snippet::{snippet_with_marks, SNIPPET_BYTES};
 
 fn bad(what: &str) -> Error {
@@ -47,6 +48,7 @@ pub fn unit(source: &Value) -> Result<UnitView> {
         published: source["published"].as_str().map(String::from),
         url: source["url"].as_str().map(String::from),
         text: string(&source["text"]),
+        cluster: source["cluster"].as_str().map(String::from),
     })
 }
 
@@ -90,14 +92,65 @@ pub fn hit(h: &Value) -> Result<Hit> {
         .and_then(|m| marks(&unit.text, m))
         .unwrap_or_default();
     let snippet = snippet_with_marks(&unit.text, &marked, SNIPPET_BYTES);
+    // Folded copies (`--collapse`): the group's other units.
+    let group = &h["inner_hits"]["copies"]["hits"];
+    let (copies, copies_in) = match total(&json!({ "hits": group })) {
+        // A unit alone in its group stands for no copies (as locally).
+        0 | 1 => (None, Vec::new()),
+        n => {
+            let mut outlets: Vec<String> = group["hits"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|c| c["_source"]["id"].as_str() != Some(unit.id.as_str()))
+                        .filter_map(|c| c["_source"]["outlet"].as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            outlets.sort_unstable();
+            outlets.dedup();
+            (Some(n - 1), outlets)
+        }
+    };
     Ok(Hit {
         score: h["_score"].as_f64().unwrap_or(0.0) as f32,
         matched_words: None,
         query_words: None,
         explain: None,
+        copies,
+        copies_in,
+        shared_words: None,
         snippet,
         unit,
     })
+}
+
+/// The sources of a folding search (see [`super::query::fold`]).
+pub fn sources(answer: &Value) -> Sources {
+    let agg = &answer["aggregations"]["sources"];
+    let counts = |key: &str| {
+        let mut v: Vec<(String, u64)> = agg[key]["buckets"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .filter_map(|b| {
+                        Some((
+                            b["key"].as_str()?.to_string(),
+                            b["paragraphs"]["value"].as_u64()?,
+                        ))
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        FacetCounts(v)
+    };
+    Sources {
+        paragraphs: agg["paragraphs"]["value"].as_u64().unwrap_or(0),
+        outlet: counts("outlet"),
+        stance: counts("stance"),
+    }
 }
 
 /// How many of a relaxed query's words a hit holds (its
@@ -226,5 +279,57 @@ mod tests {
             reason(body),
             "mapper_parsing_exception: Failed to parse mapping (mapper_parsing_exception: unknown parameter [foo])"
         );
+    }
+}
+
+#[cfg(test)]
+mod folding_tests {
+    use super::*;
+
+    /// A collapsed hit and the sources aggregation, shaped as the
+    /// engines' documentation shows field collapsing with inner hits and
+    /// a cardinality under terms.
+    #[test]
+    fn folded_hits_and_sources_are_read() {
+        let h = json!({
+            "_score": 2.5,
+            "_source": { "id": "ap#1", "doc_id": "ap", "paragraph": 1, "outlet": "Associated Press",
+                         "text": "The Senate voted.", "cluster": "7" },
+            "fields": { "fold": ["7"] },
+            "inner_hits": { "copies": { "hits": {
+                "total": { "value": 3, "relation": "eq" },
+                "hits": [
+                    { "_source": { "id": "ap#1", "outlet": "Associated Press" } },
+                    { "_source": { "id": "daily#2", "outlet": "Daily Planet" } },
+                    { "_source": { "id": "gazette#1", "outlet": "Gotham Gazette" } }
+                ]
+            } } }
+        });
+        let hit = hit(&h).unwrap();
+        assert_eq!(hit.copies, Some(2));
+        assert_eq!(hit.copies_in, ["Daily Planet", "Gotham Gazette"]);
+        assert_eq!(hit.unit.cluster.as_deref(), Some("7"));
+        let alone = json!({ "_source": { "id": "x#1", "text": "t" },
+                            "inner_hits": { "copies": { "hits": { "total": { "value": 1 }, "hits": [] } } } });
+        assert_eq!(super::hit(&alone).unwrap().copies, None);
+        let answer = json!({ "aggregations": { "sources": {
+            "doc_count": 4,
+            "paragraphs": { "value": 2 },
+            "outlet": { "buckets": [
+                { "key": "Daily Planet", "doc_count": 2, "paragraphs": { "value": 2 } },
+                { "key": "Associated Press", "doc_count": 1, "paragraphs": { "value": 1 } }
+            ] },
+            "stance": { "buckets": [ { "key": "left", "doc_count": 2, "paragraphs": { "value": 2 } } ] }
+        } } });
+        let s = sources(&answer);
+        assert_eq!(s.paragraphs, 2);
+        assert_eq!(
+            s.outlet.0,
+            [
+                ("Daily Planet".to_string(), 2),
+                ("Associated Press".to_string(), 1)
+            ]
+        );
+        assert_eq!(s.stance.0, [("left".to_string(), 2)]);
     }
 }

@@ -45,6 +45,8 @@ pub fn document(u: &UnitView) -> Value {
         "date_precision": date_precision(u.published.as_deref()),
         "url": u.url,
         "cluster": u.cluster,
+        // What `--collapse` folds on: the copy cluster, or the unit alone.
+        "fold": u.cluster.as_deref().unwrap_or(&u.id),
         "text": u.text,
     })
 }

@@ -72,7 +72,8 @@ pub fn index_body() -> Value {
                 "published_to": { "type": "date", "format": "yyyy-MM-dd" },
                 "date_precision": { "type": "keyword" },
                 "url": { "type": "keyword", "index": false },
-                "cluster": { "type": "keyword" }
+                "cluster": { "type": "keyword" },
+                "fold": { "type": "keyword" }
             }
         }
     })

@@ -637,6 +637,8 @@ pub struct Page {
     pub limit: usize,
     /// Values per facet; 0 for all.
     pub facet_limit: usize,
+    /// Fold copies: one hit per copy cluster (`--collapse`).
+    pub collapse: bool,
 }
 
 /// The facet aggregations: per facet, a `filter` aggregation holding
@@ -708,8 +710,42 @@ pub fn search_body(query: Value, filters: &ClusterFilters, page: &Page) -> Value
     if page.limit > 0 {
         body["highlight"] = highlight();
     }
+    if page.collapse {
+        fold(&mut body, filters);
+    }
     body
 }
+
+/// Copies listed per folded hit (their outlets name where the copies are).
+pub const COPIES_LISTED: usize = 100;
+
+/// Folds copies (`--collapse`): the engine's field collapsing on `fold`
+/// (the copy cluster, or for a unit in none its own id), with each
+/// group's other units as inner hits; and the sources counted as distinct
+/// `fold` values, in all and per outlet and stance, among the listed
+/// matches (`cardinality`: exact below 3,000 distinct values, then within
+/// a few percent).
+pub fn fold(body: &mut Value, filters: &ClusterFilters) {
+    body["collapse"] = json!({
+        "field": FOLD,
+        "inner_hits": { "name": "copies", "size": COPIES_LISTED, "_source": ["id", "outlet"] }
+    });
+    let distinct =
+        json!({ "cardinality": { "field": FOLD, "precision_threshold": CARDINALITY_EXACT_BELOW } });
+    body["aggs"]["sources"] = json!({
+        "filter": filter_of(filters.facet_clauses(None)),
+        "aggs": {
+            "paragraphs": distinct,
+            "outlet": { "terms": { "field": facet_field(FacetField::Outlet), "size": ALL_VALUES },
+                        "aggs": { "paragraphs": distinct } },
+            "stance": { "terms": { "field": facet_field(FacetField::Stance), "size": ALL_VALUES },
+                        "aggs": { "paragraphs": distinct } }
+        }
+    });
+}
+
+/// The field copies are folded on.
+pub const FOLD: &str = "fold";
 
 /// Date and split-value pairs a histogram request reads per page.
 pub const HISTOGRAM_PAGE: usize = 10_000;

@@ -416,6 +416,7 @@ impl SearchService for ClusterService {
             offset: request.offset,
             limit: request.limit,
             facet_limit: request.facet_limit,
+            collapse: request.collapse,
         };
         let body = query::search_body(q.clone(), &filters, &page);
         let mut q = q;
@@ -490,6 +491,8 @@ impl SearchService for ClusterService {
             facets,
             facets_left_out,
             histogram,
+            collapsed: request.collapse,
+            sources: request.collapse.then(|| answer::sources(&found)),
         })
     }
 

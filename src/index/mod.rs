@@ -1,12 +1,12 @@
 //! The tantivy index: its [`schema`] and fields; [`open`]ing a folder and
 //! what an index knows about itself; the [`writer`] that turns units into
-//! tantivy documents, each unit with its copy cluster ([`clusters`]);
+//! tantivy documents, each unit with its copy cluster ([`copies`]);
 //! [`update`], which brings an index up to date with the
 //! configured collections (skips, replacements, deletions, commits);
 //! reading stored units back ([`stored`]); and checking every file against
 //! its checksum ([`integrity`]).
 
-pub mod clusters;
+pub mod copies;
 pub mod integrity;
 pub mod open;
 pub mod schema;

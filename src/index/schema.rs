@@ -74,7 +74,7 @@ pub struct Fields {
     pub published_to: Field,
     /// The document's record (JSON), stored on its head unit only.
     pub document: Field,
-    /// The unit's copy cluster (see `index::clusters`), 0 for a unit too
+    /// The unit's copy cluster (see `index::copies`), 0 for a unit too
     /// short to cluster: fast only (folding copies reads the column, and
     /// so does a unit shown; stored too, it cost the index 4 % more).
     pub cluster: Field,

@@ -17,7 +17,7 @@ use tantivy::Directory;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::index::clusters::CopyClusters;
+use crate::index::copies::CopyClusters;
 use crate::index::open::{IndexInfo, UnitIndex};
 use crate::index::writer::{Progress, UnitWriter};
 use crate::ingest::collection;

@@ -34,7 +34,7 @@ pub struct IndexReport {
     pub copies: CopyCounts,
 }
 
-/// What clustering did with the units written (see `index::clusters`).
+/// What clustering did with the units written (see `index::copies`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CopyCounts {
     /// Units long enough to cluster.

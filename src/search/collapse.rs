@@ -3,7 +3,7 @@
 //! counts of independent sources beside the per-unit facets.
 //!
 //! Which units share a cluster is stored with each unit at import (see
-//! `index::clusters`); [`CopyTable`], read once per index generation,
+//! `index::copies`); [`CopyTable`], read once per index generation,
 //! turns the ids into small numbers and keeps only the clusters of two
 //! or more units alive, so a search folds and counts only the units that
 //! have a copy, and every other hit costs one array read.
