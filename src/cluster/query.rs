@@ -723,8 +723,8 @@ pub const COPIES_LISTED: usize = 100;
 /// (the copy cluster, or for a unit in none its own id), with each
 /// group's other units as inner hits; and the sources counted as distinct
 /// `fold` values, in all and per outlet and stance, among the listed
-/// matches (`cardinality`: exact below 3,000 distinct values, then within
-/// a few percent).
+/// matches (`cardinality`: exact below [`CARDINALITY_EXACT_BELOW`]
+/// distinct values, then within a few percent).
 pub fn fold(body: &mut Value, filters: &ClusterFilters) {
     body["collapse"] = json!({
         "field": FOLD,
