@@ -27,6 +27,17 @@ fn index() -> &'static std::path::Path {
     fixture_index(&CELL, &default_config())
 }
 
+/// Runs nutgraf on the seed index with `--backend` the stub and `args`.
+fn on_backend(server: &ServerGuard, args: &[&str]) -> std::process::Output {
+    let url = url(server);
+    let mut all = vec!["--backend", url.as_str()];
+    all.extend_from_slice(args);
+    nutgraf(&default_config(), index())
+        .args(&all)
+        .output()
+        .unwrap()
+}
+
 fn url(server: &ServerGuard) -> String {
     format!("{}/nutgraf", server.url())
 }
@@ -198,18 +209,16 @@ fn show_reads_a_unit_and_its_neighbours_and_names_a_missing_paragraph() {
                 .to_string(),
         )
         .create();
-    let out = nutgraf(&default_config(), index())
-        .args([
-            "--backend",
-            &url(&server),
+    let out = on_backend(
+        &server,
+        &[
             "show",
             "besa-engage-azerbaijan#4",
             "--context",
             "1",
             "--json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -225,15 +234,7 @@ fn show_reads_a_unit_and_its_neighbours_and_names_a_missing_paragraph() {
     assert_eq!(focus, [false, true, false]);
     // Paragraph 40 of a document of 25: the document is there, the
     // paragraph is not.
-    let out = nutgraf(&default_config(), index())
-        .args([
-            "--backend",
-            &url(&server),
-            "show",
-            "besa-engage-azerbaijan#40",
-        ])
-        .output()
-        .unwrap();
+    let out = on_backend(&server, &["show", "besa-engage-azerbaijan#40"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("has 25 paragraphs"), "{err}");
@@ -616,18 +617,10 @@ fn search_all_reads_every_match_page_by_page() {
         )
         .expect(1)
         .create();
-    let out = nutgraf(&default_config(), index())
-        .args([
-            "--backend",
-            &url(&server),
-            "search",
-            "\"Section 907\"",
-            "--all",
-            "--format",
-            "jsonl",
-        ])
-        .output()
-        .unwrap();
+    let out = on_backend(
+        &server,
+        &["search", "\"Section 907\"", "--all", "--format", "jsonl"],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -155,21 +155,6 @@ fn the_api_folds_copies_as_the_command_line_does() {
     assert_eq!(r.status().as_u16(), 400);
 }
 
-/// A copy of the project's fixture to change.
-fn fixture_copy() -> (tempfile::TempDir, PathBuf, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["wire.toml", "wire.jsonl"] {
-        std::fs::copy(
-            root().join("tests/fixtures/wire").join(f),
-            dir.path().join(f),
-        )
-        .unwrap();
-    }
-    let config = dir.path().join("wire.toml");
-    let index = dir.path().join("idx");
-    (dir, config, index)
-}
-
 fn append(dir: &Path, record: Value) {
     let path = dir.join("wire.jsonl");
     let mut lines = std::fs::read_to_string(&path).unwrap();
@@ -179,7 +164,7 @@ fn append(dir: &Path, record: Value) {
 
 #[test]
 fn a_reprint_imported_later_joins_its_cluster_and_short_lines_join_none() {
-    let (dir, config, index) = fixture_copy();
+    let (dir, config, index) = fixture_copy("wire");
     build_index(&config, &index);
     let before = cluster_on(&config, &index, "ap#2").unwrap();
     append(
@@ -212,7 +197,7 @@ fn a_reprint_imported_later_joins_its_cluster_and_short_lines_join_none() {
 
 #[test]
 fn a_changed_reprint_leaves_its_cluster() {
-    let (dir, config, index) = fixture_copy();
+    let (dir, config, index) = fixture_copy("wire");
     build_index(&config, &index);
     let wire = cluster_on(&config, &index, "ap#2").unwrap();
     assert_eq!(cluster_on(&config, &index, "gazette#2").unwrap(), wire);

@@ -171,16 +171,7 @@ fn too_short_or_unknown_input_is_refused_with_the_reason() {
 
 #[test]
 fn a_reprint_imported_later_joins_the_trace() {
-    let dir = tempfile::tempdir().unwrap();
-    for f in ["wire.toml", "wire.jsonl"] {
-        std::fs::copy(
-            root().join("tests/fixtures/wire").join(f),
-            dir.path().join(f),
-        )
-        .unwrap();
-    }
-    let config = dir.path().join("wire.toml");
-    let index = dir.path().join("idx");
+    let (dir, config, index) = fixture_copy("wire");
     build_index(&config, &index);
     let before = json_on(&config, &index, &["trace", "ap#2", "--json"]);
     assert_eq!(before["copies"].as_array().unwrap().len(), 3);

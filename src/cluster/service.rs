@@ -32,9 +32,7 @@ use crate::search::export::{ExportSummary, MatchSummary};
 use crate::search::filters::resolve_among;
 use crate::search::histogram::{DateTally, Histogram, HistogramRequest, NO_VALUE};
 use crate::search::request::check_range;
-use crate::search::response::{
-    FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit, SimilarResponse,
-};
+use crate::search::response::{FacetsResponse, Hit, SearchResponse, ShowResponse, SimilarResponse};
 use crate::search::trace::{TraceRequest, TraceResponse};
 use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
 use crate::text::analysis;
@@ -516,17 +514,7 @@ impl SearchService for ClusterService {
                 None => Error::UnitNotFound(id.to_string()),
             });
         }
-        Ok(ShowResponse {
-            id: id.to_string(),
-            context,
-            units: units
-                .into_iter()
-                .map(|unit| ShownUnit {
-                    focus: unit.id == id,
-                    unit,
-                })
-                .collect(),
-        })
+        Ok(ShowResponse::new(id, context, units, |u| u.id == id))
     }
 
     fn similar(

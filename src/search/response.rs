@@ -177,6 +177,28 @@ pub struct ShowResponse {
     pub units: Vec<ShownUnit>,
 }
 
+impl ShowResponse {
+    /// The units shown around unit `id`, the one `focus` picks marked.
+    pub fn new(
+        id: &str,
+        context: usize,
+        units: Vec<UnitView>,
+        focus: impl Fn(&UnitView) -> bool,
+    ) -> ShowResponse {
+        ShowResponse {
+            id: id.to_string(),
+            context,
+            units: units
+                .into_iter()
+                .map(|unit| ShownUnit {
+                    focus: focus(&unit),
+                    unit,
+                })
+                .collect(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ShownUnit {
     #[serde(flatten)]

@@ -21,7 +21,7 @@ use super::partial;
 use super::request::{
     check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
 };
-use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse, ShownUnit};
+use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse};
 use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
 use crate::index::integrity::{self, Verification};
@@ -584,17 +584,9 @@ impl Searcher {
         let lo = paragraph.saturating_sub(context as u32);
         let hi = paragraph.saturating_add(context as u32);
         units.retain(|u| u.paragraph >= lo && u.paragraph <= hi);
-        Ok(ShowResponse {
-            id: id.to_string(),
-            context,
-            units: units
-                .into_iter()
-                .map(|unit| ShownUnit {
-                    focus: unit.paragraph == paragraph,
-                    unit,
-                })
-                .collect(),
-        })
+        Ok(ShowResponse::new(id, context, units, |u| {
+            u.paragraph == paragraph
+        }))
     }
 
     /// Every unit of a document, in paragraph order.

@@ -89,6 +89,19 @@ pub fn json(args: &[&str]) -> Value {
     json_on(&default_config(), seed_index(), args)
 }
 
+/// A copy of a fixture folder (`tests/fixtures/NAME`) to change: the
+/// folder, its config `NAME.toml` and where its index goes.
+pub fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(root().join("tests/fixtures").join(name)).unwrap() {
+        let from = entry.unwrap().path();
+        std::fs::copy(&from, dir.path().join(from.file_name().unwrap())).unwrap();
+    }
+    let config = dir.path().join(format!("{name}.toml"));
+    let index = dir.path().join("idx");
+    (dir, config, index)
+}
+
 /// Builds or updates an index, asserting success.
 pub fn build_index(config: &Path, index: &Path) {
     let out = nutgraf(config, index).arg("index").output().unwrap();
