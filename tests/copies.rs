@@ -118,6 +118,38 @@ fn collapse_shows_one_hit_per_cluster_and_counts_independent_sources() {
     assert_eq!(s["stance"]["right"], 1);
 }
 
+/// Sources are counted hit by hit under a filter on outlet or stance,
+/// and from the facet counts without one: both ways agree.
+#[test]
+fn sources_agree_with_and_without_filters_on_their_fields() {
+    let plain = folded_search(&["--collapse"]);
+    let every_stance = folded_search(&[
+        "--collapse",
+        "--stance",
+        "left",
+        "--stance",
+        "center",
+        "--stance",
+        "right",
+    ]);
+    assert_eq!(plain["sources"], every_stance["sources"]);
+    let two = folded_search(&[
+        "--collapse",
+        "--outlet",
+        "Daily Planet",
+        "--outlet",
+        "Associated Press",
+    ]);
+    // daily#1 alone; daily#2 and ap#1 one paragraph.
+    let s = &two["sources"];
+    assert_eq!(s["paragraphs"], 2, "{two}");
+    assert_eq!(s["outlet"]["Daily Planet"], 2);
+    assert_eq!(s["outlet"]["Associated Press"], 1);
+    assert!(s["outlet"].get("Gotham Gazette").is_none());
+    assert_eq!(s["stance"]["left"], 2);
+    assert_eq!(s["stance"]["center"], 1);
+}
+
 #[test]
 fn collapse_in_the_terminal_says_what_was_folded() {
     let out = nutgraf(&config(), index())

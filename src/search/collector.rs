@@ -596,8 +596,13 @@ impl Collector for UnitCollector {
             let at = |field| facets.iter().position(|f: &FacetColumn| f.field == field);
             let outlet = at(FacetField::Outlet);
             let stance = at(FacetField::Stance).filter(|_| self.count_facets);
+            // Alone hits are counted per value here only under a filter on
+            // the field; without one, the facet's counts hold them (see
+            // `UnitCollector::fold`), and a broad search saves two adds a hit.
             let ordinals = |at: Option<usize>| match at {
-                Some(i) if self.count_facets => vec![0; facets[i].map.len() + 1],
+                Some(i) if self.count_facets && facets[i].allowed.is_some() => {
+                    vec![0; facets[i].map.len() + 1]
+                }
                 _ => Vec::new(),
             };
             Fold {
@@ -705,6 +710,15 @@ impl Collector for UnitCollector {
                 }
             }
         }
+        // Folding reads the outlet and stance counts of every value.
+        let facet_counts: HashMap<FacetField, Vec<u64>> = if self.collapse {
+            [FacetField::Outlet, FacetField::Stance]
+                .into_iter()
+                .filter_map(|f| Some((f, by_value.get(&f)?.clone())))
+                .collect()
+        } else {
+            HashMap::new()
+        };
         for (field, counts) in by_value {
             let names = &self.values.values[&field];
             let mut counted: Vec<(u32, u64)> = counts
@@ -751,7 +765,7 @@ impl Collector for UnitCollector {
                     .collect(),
             ));
         }
-        let folded = self.collapse.then(|| self.fold(folds));
+        let folded = self.collapse.then(|| self.fold(folds, &facet_counts));
         if let Some((best, _, _)) = &folded {
             heap.extend(best.values().map(|(r, _)| *r));
         }
@@ -780,7 +794,11 @@ impl UnitCollector {
     /// The segments' folded hits together: per cluster its best hit (a
     /// cluster may span segments), every folded hit, and the source
     /// counts (counted searches only).
-    fn fold(&self, folds: Vec<FoldFruit>) -> (Bests, Vec<Member>, Option<Sources>) {
+    fn fold(
+        &self,
+        folds: Vec<FoldFruit>,
+        facet_counts: &HashMap<FacetField, Vec<u64>>,
+    ) -> (Bests, Vec<Member>, Option<Sources>) {
         let mut best: Bests = HashMap::default();
         let mut members = Vec::new();
         let mut alone = 0;
@@ -805,6 +823,38 @@ impl UnitCollector {
         }
         if !self.count_facets {
             return (best, members, None);
+        }
+        // Without a filter on the field, the hits alone in their cluster
+        // per value are the facet's count less the folded hits.
+        let filtered = |field: FacetField| {
+            self.filters
+                .facets
+                .iter()
+                .any(|(f, v)| *f == field && !v.is_empty())
+        };
+        let alone_from_facet = |field: FacetField, pick: fn(&Member) -> u32| {
+            let mut counts: NumberMap<u64> = HashMap::default();
+            let Some(total) = facet_counts.get(&field) else {
+                return counts;
+            };
+            let mut folded = vec![0u64; total.len()];
+            for m in &members {
+                if let Some(n) = folded.get_mut(pick(m) as usize) {
+                    *n += 1;
+                }
+            }
+            for (v, (&n, &f)) in total.iter().zip(&folded).enumerate() {
+                if n > f {
+                    counts.insert(v as u32, n - f);
+                }
+            }
+            counts
+        };
+        if !filtered(FacetField::Outlet) {
+            outlets = alone_from_facet(FacetField::Outlet, |m| m.1);
+        }
+        if !filtered(FacetField::Stance) {
+            stances = alone_from_facet(FacetField::Stance, |m| m.2);
         }
         // A cluster counts once per value its copies carry.
         let distinct = |pick: fn(&Member) -> u32, into: &mut NumberMap<u64>| {
