@@ -34,7 +34,7 @@ use crate::search::histogram::{DateTally, Histogram, HistogramRequest, NO_VALUE}
 use crate::search::request::check_range;
 use crate::search::response::{FacetsResponse, Hit, SearchResponse, ShowResponse, SimilarResponse};
 use crate::search::trace::{TraceRequest, TraceResponse};
-use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET};
+use crate::search::{SearchRequest, SearchService, Searcher, MAX_SEARCH_LIMIT};
 use crate::text::analysis;
 use crate::text::names::{key, AuthorAliases};
 
@@ -390,13 +390,7 @@ fn shared_words(text: &str, hits: &[crate::search::Hit]) -> Vec<String> {
 impl SearchService for ClusterService {
     fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
-        check_range(
-            "limit",
-            request.limit,
-            MAX_SEARCH_LIMIT,
-            " (0 counts the matches without listing them)",
-        )?;
-        check_range("offset", request.offset, MAX_SEARCH_OFFSET, "")?;
+        request.check_page()?;
         if request.explain {
             return Err(ClusterService::unavailable(
                 "--explain",

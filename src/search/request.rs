@@ -174,6 +174,17 @@ fn default_facet_limit() -> usize {
 }
 
 impl SearchRequest {
+    /// Checks the page asked for: limit and offset in their ranges.
+    pub fn check_page(&self) -> Result<()> {
+        check_range(
+            "limit",
+            self.limit,
+            MAX_SEARCH_LIMIT,
+            " (0 counts the matches without listing them)",
+        )?;
+        check_range("offset", self.offset, MAX_SEARCH_OFFSET, "")
+    }
+
     pub fn new(query: impl Into<String>) -> SearchRequest {
         SearchRequest {
             query: query.into(),

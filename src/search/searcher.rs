@@ -18,9 +18,7 @@ use tantivy::{DocAddress, Executor, IndexReader, ReloadPolicy, Term};
 use super::collapse::ALONE;
 use super::histogram::{DateTally, Histogram, HistogramRequest};
 use super::partial;
-use super::request::{
-    check_range, past, timeout, Filters, SearchRequest, MAX_SEARCH_LIMIT, MAX_SEARCH_OFFSET,
-};
+use super::request::{past, timeout, Filters, SearchRequest};
 use super::response::{Facets, FacetsResponse, Hit, SearchResponse, ShowResponse};
 use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
@@ -219,13 +217,7 @@ impl Searcher {
     /// Runs a search.
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
-        check_range(
-            "limit",
-            request.limit,
-            MAX_SEARCH_LIMIT,
-            " (0 counts the matches without listing them)",
-        )?;
-        check_range("offset", request.offset, MAX_SEARCH_OFFSET, "")?;
+        request.check_page()?;
         let deadline = request.deadline;
         let searcher = self.reader.searcher();
         let node = Searcher::parse(&request.query)?;
