@@ -5,13 +5,15 @@
 //!
 //! - [`error`]: every failure a user can meet, worded to say how to fix it;
 //! - [`model`]: documents, units and their kinds, dates, the import report;
-//! - [`text`]: analysis into terms, author names, snippets;
+//! - [`text`]: analysis into terms, author names, snippets, the word runs
+//!   and sketches that tell copies;
 //! - [`config`]: the index configuration and its collections;
 //! - [`ingest`]: reading collections into documents, splitting them into units;
-//! - [`index`]: the tantivy schema, writing and updating, stored units, integrity;
+//! - [`index`]: the tantivy schema, writing and updating (each unit with
+//!   its copy cluster), stored units, integrity;
 //! - [`query`]: the query language, its expansions and suggestions;
-//! - [`search`]: requests, ranked hits with facet counts, similar units,
-//!   and the [`search::SearchService`] seam;
+//! - [`search`]: requests, ranked hits with facet counts, copies folded,
+//!   similar units, traces, and the [`search::SearchService`] seam;
 //! - [`render`]: terminal text and JSON for the answers;
 //! - [`table`]: answers as rows that leave the tool: every match of a
 //!   search with its citation, a batch of queries (CSV, JSON Lines);

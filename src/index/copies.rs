@@ -4,13 +4,15 @@
 //!
 //! Within an import, each unit's sketch bands ([`crate::text::shingles`])
 //! are looked up in a table of the bands seen so far: two bands in common
-//! with an earlier unit put it in that unit's cluster (verbatim copies
-//! share all ten; a near copy, whose runs overlap by about half or more,
-//! most often shares two). Units the index held before the import are
-//! not in the table (it lives in memory, for one import): a unit the
-//! table does not place is looked for in the index as it was committed,
-//! through its rarest words, and joins the cluster of the unit whose
-//! runs it shares by [`NEAR`] or more. So a reprint imported later joins
+//! with an earlier unit, and a sketch that agrees with its cluster's first
+//! unit's on about [`LIKE`] of their runs, put it in that cluster
+//! (verbatim copies share all ten bands; a near copy, whose runs overlap
+//! by about half or more, most often shares two). Units the index held
+//! before the import are not in the table (it lives in memory, for one
+//! import): a unit the table does not place is looked for in the index as
+//! it was committed, among the units holding its three rarest
+//! words, and joins the cluster of the unit whose runs it shares by
+//! [`NEAR`] or more. So a reprint imported later joins
 //! its cluster, and nothing is recomputed for the corpus. A paragraph of
 //! fewer than [`MIN_WORDS`] words is clustered with nothing (id 0).
 //!
