@@ -85,7 +85,7 @@ def main():
             continue  # split differently by nutgraf (a heading, merged lines)
         traced += 1
         answer = get(f"{args.url}/api/trace/{urllib.parse.quote(unit, safe='')}")
-        times.append(answer["took_us"] / 1000)
+        times.append((answer["took_us"] / 1000, unit))
         carried = {c["doc_id"] for c in answer["copies"]}
         others = set(docs) - {doc_id}
         got = len(others & carried) / len(others)
@@ -97,7 +97,10 @@ def main():
         sys.exit("no group could be traced: is the server on the AllSides index?")
     print(f"{len(all_groups)} cross-outlet verbatim groups in the corpus; {traced} traced")
     print(f"other members found: {100 * statistics.mean(found_share):.2f}%  (groups found whole: {whole}/{traced})")
-    print(f"trace time: median {statistics.median(times):.1f} ms, max {max(times):.1f} ms")
+    ms = sorted(t for t, _ in times)
+    slowest = max(times)
+    print(f"trace time: median {statistics.median(ms):.1f} ms, 99th percentile "
+          f"{ms[min(len(ms) - 1, len(ms) * 99 // 100)]:.1f} ms, max {slowest[0]:.1f} ms ({slowest[1]})")
     for unit, missed in misses[:10]:
         print(f"  {unit}: missed {', '.join(missed)}")
 
