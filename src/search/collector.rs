@@ -767,7 +767,14 @@ impl Collector for UnitCollector {
         }
         let folded = self.collapse.then(|| self.fold(folds, &facet_counts));
         if let Some((best, _, _)) = &folded {
-            heap.extend(best.values().map(|(r, _)| *r));
+            // Only a page's worth of clusters can make the page: picked
+            // before the sort (a broad search folds thousands).
+            let mut bests: Vec<Ranked> = best.values().map(|(r, _)| *r).collect();
+            if self.keep > 0 && bests.len() > self.keep {
+                bests.select_nth_unstable_by(self.keep - 1, |a, b| b.cmp(a));
+            }
+            bests.truncate(self.keep);
+            heap.extend(bests);
         }
         heap.sort_by(|a, b| b.cmp(a));
         heap.truncate(self.keep);
