@@ -14,7 +14,6 @@
 //! changed).
 
 use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,9 +28,11 @@ use crate::search::collector::UnitCollector;
 use crate::search::request::{timeout, Filters};
 use crate::search::searcher::Searcher;
 use crate::text::analysis;
+use crate::text::shingles::{jaccard, run_hashes, runs, shared_runs, word_hashes};
 
-/// Words compared together: a copy must keep runs of three words in order.
-pub const SHINGLE: usize = 3;
+/// Words compared together: a copy must keep runs of three words in order
+/// (the runs copy clusters are made of).
+pub const SHINGLE: usize = crate::text::shingles::RUN;
 /// Share of word runs two paragraphs must have in common (of all runs
 /// either has) to be copies of each other.
 pub const NEAR: f64 = 0.5;
@@ -129,25 +130,17 @@ fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The runs of [`SHINGLE`] words (a shorter text is one run).
-fn shingles(words: &[String]) -> HashSet<u64> {
-    if words.len() < SHINGLE {
-        return std::iter::once(run_hash(words)).collect();
-    }
-    words.windows(SHINGLE).map(run_hash).collect()
-}
-
-fn run_hash(run: &[String]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    run.hash(&mut h);
-    h.finish()
-}
-
 /// The words of a paragraph from the first to the last run it shares
 /// with a quote: where the paragraph carries it.
-fn passage<'a>(theirs: &'a [String], wanted: &HashSet<u64>) -> &'a [String] {
-    let shared: Vec<usize> = (0..theirs.len().saturating_sub(SHINGLE - 1))
-        .filter(|&i| wanted.contains(&run_hash(&theirs[i..i + SHINGLE])))
+/// (`wanted`: the quote's runs, sorted, as `shingles::runs` gives them.)
+fn passage<'a>(theirs: &'a [String], wanted: &[u64]) -> &'a [String] {
+    let in_order = run_hashes(&word_hashes(&theirs.join(" ")));
+    let shared: Vec<usize> = in_order
+        .iter()
+        .enumerate()
+        .take(theirs.len().saturating_sub(SHINGLE - 1))
+        .filter(|(_, run)| wanted.binary_search(run).is_ok())
+        .map(|(i, _)| i)
         .collect();
     // Widened by a run on each side: an edit near the quote's ends breaks
     // the runs there, and the passage must still hold the words around it.
@@ -272,7 +265,7 @@ pub fn trace(
     };
 
     // Each candidate compared word for word.
-    let wanted = shingles(&quoted);
+    let wanted = runs(&word_hashes(&text));
     let mut units = searcher.unit_reader(&reader);
     let mut copies: Vec<TraceCopy> = Vec::new();
     for (i, &(_, addr)) in found.iter().enumerate() {
@@ -281,12 +274,12 @@ pub fn trace(
         }
         let unit = units.read(addr)?;
         let theirs = words(&unit.text);
-        let held = shingles(&theirs);
-        let common = wanted.intersection(&held).count() as f64;
+        let held = runs(&word_hashes(&unit.text));
+        let common = shared_runs(&wanted, &held) as f64;
         let contained = common / wanted.len() as f64;
         let (carries, similarity, verbatim) = match &source {
             Some(_) => {
-                let jaccard = common / wanted.union(&held).count() as f64;
+                let jaccard = jaccard(&wanted, &held);
                 (
                     jaccard >= NEAR || contained >= CARRIES,
                     jaccard,
@@ -515,8 +508,8 @@ mod tests {
             words("The  Senate, on Tuesday—passed it."),
             ["the", "senate", "on", "tuesday", "passed", "it"]
         );
-        let a = shingles(&words("one two three four"));
-        let b = shingles(&words("ONE two, three  four!"));
+        let a = runs(&word_hashes("one two three four"));
+        let b = runs(&word_hashes("ONE two, three  four!"));
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
     }

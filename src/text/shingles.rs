@@ -59,14 +59,19 @@ pub fn word_hashes(text: &str) -> Vec<u64> {
     out
 }
 
-/// The runs of [`RUN`] words, hashed, sorted and each once (a text
-/// shorter than a run is one run).
-pub fn runs(words: &[u64]) -> Vec<u64> {
-    let mut runs: Vec<u64> = if words.len() < RUN {
+/// The runs of [`RUN`] words, hashed, in order: the run starting at each
+/// word (a text shorter than a run is one run).
+pub fn run_hashes(words: &[u64]) -> Vec<u64> {
+    if words.len() < RUN {
         vec![run_hash(words)]
     } else {
         words.windows(RUN).map(run_hash).collect()
-    };
+    }
+}
+
+/// The runs of [`RUN`] words, hashed, sorted and each once.
+pub fn runs(words: &[u64]) -> Vec<u64> {
+    let mut runs = run_hashes(words);
     runs.sort_unstable();
     runs.dedup();
     runs
@@ -75,6 +80,18 @@ pub fn runs(words: &[u64]) -> Vec<u64> {
 /// Share of runs two texts have in common, of all runs either has
 /// (both sorted, as [`runs`] gives them).
 pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let common = shared_runs(a, b);
+    let union = a.len() + b.len() - common;
+    if union == 0 {
+        0.0
+    } else {
+        common as f64 / union as f64
+    }
+}
+
+/// How many runs two texts have in common (both sorted, as [`runs`]
+/// gives them).
+pub fn shared_runs(a: &[u64], b: &[u64]) -> usize {
     let (mut i, mut j, mut common) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -87,12 +104,7 @@ pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
             }
         }
     }
-    let union = a.len() + b.len() - common;
-    if union == 0 {
-        0.0
-    } else {
-        common as f64 / union as f64
-    }
+    common
 }
 
 /// A text's sketch: its band keys (two texts sharing keys share bands)
