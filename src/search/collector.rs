@@ -493,9 +493,9 @@ struct Fold {
     /// searches only).
     outlet: Option<usize>,
     stance: Option<usize>,
-    /// Hits alone in their cluster, in all and per outlet and stance
-    /// column ordinal (an array add a hit: most hits are alone).
-    alone: u64,
+    /// Hits alone in their cluster per outlet and stance column ordinal
+    /// (under a filter on the field; an array add a hit), their number
+    /// being the segment's hits less the folded ones.
     alone_outlet: Vec<u32>,
     alone_stance: Vec<u32>,
 }
@@ -1001,10 +1001,12 @@ impl SegmentCollector for UnitSegmentCollector {
                     }
                     out
                 };
+                // Every passing hit is alone or folded.
+                let alone = self.total - f.members.len() as u64;
                 FoldFruit {
                     best: f.best.into_iter().map(|(c, (r, n))| (c, r, n)).collect(),
                     members: f.members,
-                    alone: f.alone,
+                    alone,
                     alone_outlet: by_value(f.outlet, f.alone_outlet),
                     alone_stance: by_value(f.stance, f.alone_stance),
                 }
@@ -1082,6 +1084,9 @@ impl UnitSegmentCollector {
         if let Some(tally) = &mut self.tally {
             tally.count(&self.docs, |k| verdicts[k] == PASSES);
         }
+        // The block's shared clusters, held here rather than read through
+        // `self` at every hit (an offer may change `self`).
+        let clusters = self.fold.as_ref().map(|f| f.clusters.clone());
         for (k, &verdict) in verdicts.iter().enumerate() {
             if verdict != PASSES {
                 continue;
@@ -1089,10 +1094,9 @@ impl UnitSegmentCollector {
             self.total += 1;
             let address = DocAddress::new(self.segment, self.docs[k]);
             let ranked = Ranked(self.scores[k], address);
-            if let Some(fold) = &mut self.fold {
-                let cluster = shared(&fold.clusters, self.docs[k]);
+            if let (Some(clusters), Some(fold)) = (&clusters, &mut self.fold) {
+                let cluster = shared(clusters, self.docs[k]);
                 if cluster == ALONE {
-                    fold.alone += 1;
                     // The last slot counts units without the value.
                     let firsts = &self.firsts;
                     let add = |at: Option<usize>, counts: &mut Vec<u32>| {
