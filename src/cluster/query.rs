@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 use crate::model::date::{date_span, normalise_date};
 use crate::model::UnitKind;
-use crate::query::compile::RARE_WORDS_UNITS;
+use crate::query::compile::{clause_key, paragraph_clauses, RARE_WORDS_UNITS};
 use crate::query::lexicon::MAX_EXPANSIONS;
 use crate::query::parse::{Node, Scope, Sign};
 use crate::query::scorers::WORD_CREDIT;
@@ -86,7 +86,7 @@ pub fn query(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> Result<
     // At least one of the query's words in the paragraph, not only in
     // titles: as nutgraf counts a unit.
     let mut in_text = Vec::new();
-    for clause in text_clauses(node) {
+    for clause in paragraph_clauses(node) {
         if let Some(q) = t.node(clause, Some(Scope::Text))? {
             in_text.push(q);
         }
@@ -148,7 +148,7 @@ pub fn loosened(
     let mut words = 0;
     let mut plain = Vec::new();
     for (sign, n) in clauses {
-        let key = format!("{sign:?}{}", shape(n));
+        let key = format!("{sign:?}{}", clause_key(n));
         if seen.contains(&key) {
             continue;
         }
@@ -185,7 +185,7 @@ pub fn loosened(
             // At least one of the words in the paragraph, as in a full
             // search.
             let mut in_text = Vec::new();
-            for clause in text_clauses(node) {
+            for clause in paragraph_clauses(node) {
                 if let Some(q) = t.node(clause, Some(Scope::Text))? {
                     in_text.push(q);
                 }
@@ -234,7 +234,7 @@ pub fn plain_words(node: Option<&Node>, resolve: Resolve, title_boost: f32) -> R
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for (sign, n) in clauses {
-        let key = format!("{sign:?}{}", shape(n));
+        let key = format!("{sign:?}{}", clause_key(n));
         if seen.contains(&key) || *sign != Sign::Plain || n.is_filter() {
             continue;
         }
@@ -337,57 +337,7 @@ fn single_clause(node: &Node) -> bool {
 
 /// The same clause, wherever it stands in the query.
 fn same(a: &(Sign, Node), b: &(Sign, Node)) -> bool {
-    a.0 == b.0 && shape(&a.1) == shape(&b.1)
-}
-
-fn shape(node: &Node) -> String {
-    match node {
-        Node::Word {
-            text,
-            prefix,
-            fuzzy,
-            ..
-        } => format!("w{text:?}{prefix}{fuzzy:?}"),
-        Node::Phrase { text, slop, .. } => format!("p{text:?}{slop}"),
-        Node::Scoped { scope, node } => format!("s{scope:?}({})", shape(node)),
-        Node::All(c) => format!(
-            "a({})",
-            c.iter()
-                .map(|(s, n)| format!("{s:?}{}", shape(n)))
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        Node::Any(b) => format!("o({})", b.iter().map(shape).collect::<Vec<_>>().join(",")),
-    }
-}
-
-/// The words and phrases a unit may hold in its paragraph for the query
-/// to count it: every one not excluded nor scoped to another field.
-fn text_clauses(node: &Node) -> Vec<&Node> {
-    fn walk<'n>(node: &'n Node, seen: &mut Vec<String>, out: &mut Vec<&'n Node>) {
-        match node {
-            Node::Word { .. } | Node::Phrase { .. } => {
-                let s = shape(node);
-                if !seen.contains(&s) {
-                    seen.push(s);
-                    out.push(node);
-                }
-            }
-            Node::Scoped {
-                scope: Scope::Text,
-                node,
-            } => walk(node, seen, out),
-            Node::Scoped { .. } => {}
-            Node::All(c) => c
-                .iter()
-                .filter(|(s, _)| *s != Sign::Excluded)
-                .for_each(|(_, n)| walk(n, seen, out)),
-            Node::Any(b) => b.iter().for_each(|n| walk(n, seen, out)),
-        }
-    }
-    let mut out = Vec::new();
-    walk(node, &mut Vec::new(), &mut out);
-    out
+    a.0 == b.0 && clause_key(&a.1) == clause_key(&b.1)
 }
 
 struct Translator<'a> {

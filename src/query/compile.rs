@@ -189,6 +189,23 @@ fn single_clause(node: &Node) -> bool {
 /// to count it: every one not excluded and not scoped to a field other
 /// than the text.
 /// Each counts once, however often it is repeated.
+/// The words and phrases a unit may hold in its paragraph for the query
+/// to count it (every one not excluded nor scoped to another field), each
+/// once: for another backend's translation of the query.
+pub fn paragraph_clauses(node: &Node) -> Vec<&Node> {
+    let mut out = Vec::new();
+    text_clauses(node, &mut HashSet::new(), &mut out);
+    out
+}
+
+/// A clause's structure as a string: two clauses with the same key ask
+/// the same.
+pub fn clause_key(node: &Node) -> String {
+    let mut key = String::new();
+    shape(node, &mut key);
+    key
+}
+
 fn text_clauses<'n>(node: &'n Node, seen: &mut HashSet<String>, out: &mut Vec<&'n Node>) {
     match node {
         Node::Word { .. } | Node::Phrase { .. } => {
