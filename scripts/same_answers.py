@@ -14,8 +14,9 @@ Query files are the bench files' format: a query per line, optional
 filters after tabs (`stance=left`); `#` starts a comment. Both builds are
 started as servers on free loopback ports and asked through the API
 (`/api/search`, page size 10, and once more with `histogram=auto` when
-`--histogram` is given). Exit 0 when every answer is the same, 1 with the
-first differences listed otherwise.
+`--histogram` is given, and with `collapse=true` when `--collapse` is).
+Exit 0 when every answer is the same, 1 with the first differences
+listed otherwise.
 """
 
 import argparse
@@ -91,6 +92,7 @@ def main():
     ap.add_argument("--config", required=True)
     ap.add_argument("--index", required=True)
     ap.add_argument("--histogram", action="store_true", help="also compare histograms (both builds must have them)")
+    ap.add_argument("--collapse", action="store_true", help="also compare answers with copies folded")
     ap.add_argument("files", nargs="+", help="query files")
     args = ap.parse_args()
 
@@ -100,6 +102,7 @@ def main():
     try:
         for source, params in queries(args.files):
             variants = [params] + ([params + [("histogram", "auto")]] if args.histogram else [])
+            variants += [params + [("collapse", "true")]] if args.collapse else []
             for p in variants:
                 a, b = answer(old_url, p), answer(new_url, p)
                 checked += 1

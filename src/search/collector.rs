@@ -11,9 +11,8 @@
 //! generation, maps each segment's ordinals to the index's values, so a
 //! search never decodes a dictionary.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -23,11 +22,12 @@ use tantivy::index::SegmentId;
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use super::collapse::{shared, CopyTable, Folded, Sources, ALONE};
+use super::collapse::{
+    CopyTable, Folded, Folds, Member, SegmentFold, SegmentFolds, Sources, Tally, ALONE,
+};
 use super::histogram::{DateTally, NO_VALUE};
-use super::response::FacetCounts;
+use super::ranked::Ranked;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
-use crate::text::shingles::NumberHasher;
 
 /// The filters of a search, already resolved to exact indexed values.
 #[derive(Debug, Clone, Default)]
@@ -314,23 +314,6 @@ pub struct UnitCollector {
 /// stops within about a millisecond of its deadline.
 const CLOCK_EVERY: u32 = 4_096;
 
-#[derive(Clone, Copy, PartialEq)]
-struct Ranked(Score, DocAddress);
-impl Eq for Ranked {}
-impl Ord for Ranked {
-    /// Higher score first; ties broken by address so paging is stable.
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0
-            .total_cmp(&other.0)
-            .then_with(|| other.1.cmp(&self.1))
-    }
-}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
 struct FacetColumn {
     field: FacetField,
     /// Ordinal -> indices into the generation's values of the field.
@@ -480,15 +463,8 @@ const BLOCK: usize = 256;
 
 /// A segment's hits that have copies, folded per cluster, and what the
 /// source counts need of every hit.
-#[derive(Default)]
 struct Fold {
-    /// Per unit, its shared cluster or [`ALONE`].
-    clusters: Arc<Vec<u32>>,
-    /// Per cluster: its best hit and how many hits it has.
-    best: NumberMap<(Ranked, u64)>,
-    /// Each folded hit: cluster, outlet and stance (value indices, or
-    /// [`NO_VALUE`]) and address.
-    members: Vec<Member>,
+    copies: SegmentFold,
     /// Where outlet and stance are in the collector's facets (counted
     /// searches only).
     outlet: Option<usize>,
@@ -500,14 +476,13 @@ struct Fold {
     alone_stance: Vec<u32>,
 }
 
-/// What a segment folded.
+/// What a segment folded; the alone counts by value index.
 #[derive(Default)]
 struct FoldFruit {
-    best: Vec<(u32, Ranked, u64)>,
-    members: Vec<Member>,
+    folds: SegmentFolds,
     alone: u64,
-    alone_outlet: NumberMap<u64>,
-    alone_stance: NumberMap<u64>,
+    alone_outlet: Vec<(u32, u64)>,
+    alone_stance: Vec<(u32, u64)>,
 }
 
 impl Collector for UnitCollector {
@@ -605,17 +580,18 @@ impl Collector for UnitCollector {
                 }
                 _ => Vec::new(),
             };
+            let copies = self
+                .values
+                .copies
+                .get()
+                .map(|t| t.segment(reader.segment_id()))
+                .unwrap_or_default();
             Fold {
-                clusters: self
-                    .values
-                    .copies
-                    .get()
-                    .map_or_else(Default::default, |t| t.segment(reader.segment_id())),
+                copies: SegmentFold::new(segment, copies),
                 alone_outlet: ordinals(outlet),
                 alone_stance: ordinals(stance),
                 outlet,
                 stance,
-                ..Fold::default()
             }
         });
         Ok(UnitSegmentCollector {
@@ -766,176 +742,99 @@ impl Collector for UnitCollector {
             ));
         }
         let folded = self.collapse.then(|| self.fold(folds, &facet_counts));
-        if let Some((best, _, _)) = &folded {
-            // Only a page's worth of clusters can make the page: picked
-            // before the sort (a broad search folds thousands).
-            let mut bests: Vec<Ranked> = best.values().map(|(r, _)| *r).collect();
-            if self.keep > 0 && bests.len() > self.keep {
-                bests.select_nth_unstable_by(self.keep - 1, |a, b| b.cmp(a));
-            }
-            bests.truncate(self.keep);
-            heap.extend(bests);
-        }
+        // Only a page's worth of clusters can make the page: picked
+        // before the sort (a broad search folds thousands).
+        let page = folded
+            .as_ref()
+            .map(|(folds, _)| folds.page(self.keep))
+            .unwrap_or_default();
+        heap.extend(page.iter().map(|&(ranked, _)| ranked));
         heap.sort_by(|a, b| b.cmp(a));
         heap.truncate(self.keep);
         all.top = heap.into_iter().map(|Ranked(s, a)| (s, a)).collect();
-        if let Some((best, members, sources)) = folded {
-            all.folded = self.folded(&all.top, &best, &members);
+        if let Some((folds, sources)) = folded {
+            let outlets = self.values.values.get(&FacetField::Outlet);
+            all.folded = folds.folded(&all.top, &page, outlets.map_or(&[], Vec::as_slice));
             all.sources = sources;
         }
         Ok(all)
     }
 }
 
-/// A folded hit: its cluster, outlet and stance (value indices, or
-/// [`NO_VALUE`]) and address.
-type Member = (u32, u32, u32, DocAddress);
-
-/// A cluster's best hit and its hits, by cluster.
-type Bests = NumberMap<(Ranked, u64)>;
-
-/// A map keyed by cluster numbers.
-type NumberMap<V> = HashMap<u32, V, BuildHasherDefault<NumberHasher>>;
-
 impl UnitCollector {
-    /// The segments' folded hits together: per cluster its best hit (a
-    /// cluster may span segments), every folded hit, and the source
-    /// counts (counted searches only).
+    /// The segments' folded hits together, and the source counts
+    /// (counted searches only).
     fn fold(
         &self,
-        folds: Vec<FoldFruit>,
+        fruits: Vec<FoldFruit>,
         facet_counts: &HashMap<FacetField, Vec<u64>>,
-    ) -> (Bests, Vec<Member>, Option<Sources>) {
-        let mut best: Bests = HashMap::default();
-        let mut members = Vec::new();
+    ) -> (Folds, Option<Sources>) {
+        let clusters = self.values.copies.get().map_or(0, CopyTable::clusters);
         let mut alone = 0;
-        let mut outlets: NumberMap<u64> = HashMap::default();
-        let mut stances: NumberMap<u64> = HashMap::default();
-        for f in folds {
-            for (cluster, ranked, n) in f.best {
-                let entry = best.entry(cluster).or_insert((ranked, 0));
-                if ranked > entry.0 {
-                    entry.0 = ranked;
-                }
-                entry.1 += n;
-            }
-            members.extend(f.members);
+        let mut by_segment = Vec::with_capacity(fruits.len());
+        let mut alone_values: Vec<(FacetField, Vec<(u32, u64)>)> = Vec::new();
+        for f in fruits {
             alone += f.alone;
-            for (v, n) in f.alone_outlet {
-                *outlets.entry(v).or_default() += n;
-            }
-            for (v, n) in f.alone_stance {
-                *stances.entry(v).or_default() += n;
-            }
+            by_segment.push(f.folds);
+            alone_values.push((FacetField::Outlet, f.alone_outlet));
+            alone_values.push((FacetField::Stance, f.alone_stance));
         }
+        let folds = Folds::merge(by_segment, clusters);
         if !self.count_facets {
-            return (best, members, None);
+            return (folds, None);
         }
-        // Without a filter on the field, the hits alone in their cluster
-        // per value are the facet's count less the folded hits.
+        let names = |field| {
+            self.values
+                .values
+                .get(&field)
+                .map_or(&[][..], Vec::as_slice)
+        };
         let filtered = |field: FacetField| {
             self.filters
                 .facets
                 .iter()
                 .any(|(f, v)| *f == field && !v.is_empty())
         };
-        let alone_from_facet = |field: FacetField, pick: fn(&Member) -> u32| {
-            let mut counts: NumberMap<u64> = HashMap::default();
-            let Some(total) = facet_counts.get(&field) else {
+        // Per value, the hits alone in their cluster: without a filter on
+        // the field, the facet's count less the folded hits; under one,
+        // as the segments counted them.
+        let alone_per_value = |field: FacetField, pick: fn(&Member) -> u32| {
+            let values = names(field).len();
+            if filtered(field) {
+                let mut counts = vec![0; values];
+                for (_, pairs) in alone_values.iter().filter(|(f, _)| *f == field) {
+                    for &(v, n) in pairs {
+                        if let Some(c) = counts.get_mut(v as usize) {
+                            *c += n;
+                        }
+                    }
+                }
                 return counts;
+            }
+            let Some(total) = facet_counts.get(&field) else {
+                return vec![0; values];
             };
-            let mut folded = vec![0u64; total.len()];
-            for m in &members {
-                if let Some(n) = folded.get_mut(pick(m) as usize) {
-                    *n += 1;
-                }
-            }
-            for (v, (&n, &f)) in total.iter().zip(&folded).enumerate() {
-                if n > f {
-                    counts.insert(v as u32, n - f);
-                }
-            }
-            counts
-        };
-        if !filtered(FacetField::Outlet) {
-            outlets = alone_from_facet(FacetField::Outlet, |m| m.1);
-        }
-        if !filtered(FacetField::Stance) {
-            stances = alone_from_facet(FacetField::Stance, |m| m.2);
-        }
-        // A cluster counts once per value its copies carry.
-        let distinct = |pick: fn(&Member) -> u32, into: &mut NumberMap<u64>| {
-            // One number a pair: sorting them is several times faster.
-            let mut pairs: Vec<u64> = members
+            let folded = folds.hits_per_value(pick, values);
+            total
                 .iter()
-                .map(|m| (u64::from(m.0) << 32) | u64::from(pick(m)))
-                .collect();
-            pairs.sort_unstable();
-            pairs.dedup();
-            for pair in pairs {
-                *into.entry(pair as u32).or_default() += 1;
-            }
+                .zip(folded.iter().chain(std::iter::repeat(&0)))
+                .map(|(&n, &f)| n.saturating_sub(f))
+                .collect()
         };
-        distinct(|m| m.1, &mut outlets);
-        distinct(|m| m.2, &mut stances);
-        let named = |field: FacetField, counts: NumberMap<u64>| {
-            let names = self.values.values.get(&field);
-            let mut v: Vec<(String, u64)> = counts
-                .into_iter()
-                .filter_map(|(i, n)| Some((names?.get(i as usize)?.clone(), n)))
-                .collect();
-            v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            FacetCounts(v)
-        };
-        let sources = Sources {
-            paragraphs: alone + best.len() as u64,
-            outlet: named(FacetField::Outlet, outlets),
-            stance: named(FacetField::Stance, stances),
-        };
-        (best, members, Some(sources))
-    }
-
-    /// What each kept hit that stands for a cluster folded: how many other
-    /// hits, and their outlets.
-    fn folded(
-        &self,
-        top: &[(Score, DocAddress)],
-        best: &Bests,
-        members: &[Member],
-    ) -> HashMap<DocAddress, Folded> {
-        let standing: HashMap<DocAddress, (u32, u64)> = best
-            .iter()
-            .map(|(&c, &(Ranked(_, a), n))| (a, (c, n)))
-            .collect();
-        let names = self.values.values.get(&FacetField::Outlet);
-        // The kept hits that stand for a cluster, by cluster; then one
-        // pass over the folded hits names each one's other outlets.
-        let mut kept: NumberMap<(DocAddress, u64, Vec<String>)> = HashMap::default();
-        for &(_, addr) in top {
-            if let Some(&(cluster, n)) = standing.get(&addr) {
-                kept.insert(cluster, (addr, n, Vec::new()));
-            }
-        }
-        for m in members {
-            if let Some((addr, _, outlets)) = kept.get_mut(&m.0) {
-                if m.3 != *addr {
-                    outlets.extend(names.and_then(|n| n.get(m.1 as usize)).cloned());
-                }
-            }
-        }
-        kept.into_values()
-            .map(|(addr, n, mut outlets)| {
-                outlets.sort_unstable();
-                outlets.dedup();
-                (
-                    addr,
-                    Folded {
-                        copies: n - 1,
-                        outlets,
-                    },
-                )
-            })
-            .collect()
+        let outlet = alone_per_value(FacetField::Outlet, |m| m.outlet);
+        let stance = alone_per_value(FacetField::Stance, |m| m.stance);
+        let sources = folds.sources(
+            alone,
+            Tally {
+                names: names(FacetField::Outlet),
+                alone: &outlet,
+            },
+            Tally {
+                names: names(FacetField::Stance),
+                alone: &stance,
+            },
+        );
+        (folds, Some(sources))
     }
 }
 
@@ -991,21 +890,22 @@ impl SegmentCollector for UnitSegmentCollector {
             dates: self.tally.as_ref().map(DateCounts::harvest),
             fold: self.fold.map(|f| {
                 // Per column ordinal to per value of the generation.
-                let by_value = |at: Option<usize>, counts: Vec<u32>| {
-                    let mut out: NumberMap<u64> = HashMap::default();
-                    for (ord, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-                        let value = at
-                            .and_then(|i| self.facets[i].map.get(ord)?.first().copied())
-                            .unwrap_or(NO_VALUE);
-                        *out.entry(value).or_default() += u64::from(n);
-                    }
-                    out
+                // (The last slot, units without a value, is left out.)
+                let by_value = |at: Option<usize>, counts: Vec<u32>| -> Vec<(u32, u64)> {
+                    counts
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| **n > 0)
+                        .filter_map(|(ord, &n)| {
+                            let value = self.facets[at?].map.get(ord)?.first().copied()?;
+                            Some((value, u64::from(n)))
+                        })
+                        .collect()
                 };
                 // Every passing hit is alone or folded.
-                let alone = self.total - f.members.len() as u64;
+                let alone = self.total - f.copies.hits();
                 FoldFruit {
-                    best: f.best.into_iter().map(|(c, (r, n))| (c, r, n)).collect(),
-                    members: f.members,
+                    folds: f.copies.harvest(),
                     alone,
                     alone_outlet: by_value(f.outlet, f.alone_outlet),
                     alone_stance: by_value(f.stance, f.alone_stance),
@@ -1084,18 +984,16 @@ impl UnitSegmentCollector {
         if let Some(tally) = &mut self.tally {
             tally.count(&self.docs, |k| verdicts[k] == PASSES);
         }
-        // The block's shared clusters, held here rather than read through
-        // `self` at every hit (an offer may change `self`).
-        let clusters = self.fold.as_ref().map(|f| f.clusters.clone());
+        // Taken out while the block is judged: an offer changes `self`.
+        let mut fold = self.fold.take();
         for (k, &verdict) in verdicts.iter().enumerate() {
             if verdict != PASSES {
                 continue;
             }
             self.total += 1;
-            let address = DocAddress::new(self.segment, self.docs[k]);
-            let ranked = Ranked(self.scores[k], address);
-            if let (Some(clusters), Some(fold)) = (&clusters, &mut self.fold) {
-                let cluster = shared(clusters, self.docs[k]);
+            let doc = self.docs[k];
+            if let Some(fold) = &mut fold {
+                let cluster = fold.copies.cluster(doc);
                 if cluster == ALONE {
                     // The last slot counts units without the value.
                     let firsts = &self.firsts;
@@ -1118,17 +1016,14 @@ impl UnitSegmentCollector {
                         .unwrap_or(NO_VALUE)
                     };
                     let (outlet, stance) = (value(fold.outlet), value(fold.stance));
-                    let entry = fold.best.entry(cluster).or_insert((ranked, 0));
-                    if ranked > entry.0 {
-                        entry.0 = ranked;
-                    }
-                    entry.1 += 1;
-                    fold.members.push((cluster, outlet, stance, address));
+                    fold.copies
+                        .fold(cluster, self.scores[k], doc, outlet, stance);
                     continue;
                 }
             }
-            self.offer(ranked);
+            self.offer(Ranked(self.scores[k], DocAddress::new(self.segment, doc)));
         }
+        self.fold = fold;
         self.verdicts = verdicts;
         self.docs.clear();
         self.scores.clear();

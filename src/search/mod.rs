@@ -6,7 +6,8 @@
 //! first, and who copied it), the [`collector`] that ranks hits
 //! and counts facets (and dates, for a [`histogram`]) in one pass,
 //! [`collapse`] (copies folded, independent sources counted),
-//! [`query_file`]s of queries with filters, [`similar`] units, and the
+//! [`query_file`]s of queries with filters, [`ranked`] hits (score, then
+//! address), [`similar`] units, and the
 //! [`service::SearchService`] seam the front ends ask through.
 //!
 //! [`export`] reads every unit a search counts, not a page of them (an
@@ -20,6 +21,7 @@ pub mod filters;
 pub mod histogram;
 pub mod partial;
 pub mod query_file;
+pub mod ranked;
 pub mod request;
 pub mod response;
 pub mod searcher;
