@@ -180,6 +180,12 @@ fn did_you_mean_offers_indexed_words() {
     let out = run(&["search", "Azerbajan"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Did you mean: Azerbaijan"), "{text}");
+    // The first letter is held fixed (only that letter's words are
+    // scanned): a typo there is not corrected.
+    let v = search("Ezerbaijan", &[]);
+    assert_eq!(v["total_hits"], 0);
+    let s: Vec<String> = serde_json::from_value(v["suggestions"].clone()).unwrap();
+    assert!(s.iter().all(|w| w.starts_with(['E', 'e'])), "{s:?}");
 }
 
 #[test]

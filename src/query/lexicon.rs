@@ -103,18 +103,54 @@ impl<'a> Lexicon<'a> {
         limit: usize,
         deadline: Option<Instant>,
     ) -> Result<Expansion> {
+        self.near(term, distance, 0, limit, deadline)
+    }
+
+    /// As [`Lexicon::within`], among the terms that begin with the same
+    /// first letter as `term`. A typo seldom falls on the first letter,
+    /// and scanning one letter's part of the dictionary rather than all
+    /// of it makes a suggestion about twenty times cheaper (Lucene's
+    /// spell checker holds the first letter fixed for the same reason).
+    pub fn within_same_start(
+        &self,
+        term: &str,
+        distance: u8,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Expansion> {
+        self.near(term, distance, 1, limit, deadline)
+    }
+
+    /// Terms within `distance` edits of `term` whose first `fixed`
+    /// letters are `term`'s.
+    fn near(
+        &self,
+        term: &str,
+        distance: u8,
+        fixed: usize,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<Expansion> {
         let query = FuzzyTermQuery::new(Term::from_field_text(self.field, term), distance, true);
+        let start: String = term.chars().take(fixed).collect();
+        // The first key after every key that begins with `start` (a UTF-8
+        // string's last byte is never 0xFF, so it can be raised by one).
+        let past = start.as_bytes().split_last().map(|(last, head)| {
+            let mut past = head.to_vec();
+            past.push(last.saturating_add(1));
+            past
+        });
         let mut found = Found::new(deadline);
         for segment in self.searcher.segment_readers() {
             let automaton = query.automaton().map_err(|e| Error::Query(e.to_string()))?;
             let inverted = segment
                 .inverted_index(self.field)
                 .map_err(|e| Error::Input(e.to_string()))?;
-            let mut stream = inverted
-                .terms()
-                .search(automaton)
-                .into_stream()
-                .map_err(io)?;
+            let mut scan = inverted.terms().search(automaton).ge(start.as_bytes());
+            if let Some(past) = &past {
+                scan = scan.lt(past);
+            }
+            let mut stream = scan.into_stream().map_err(io)?;
             while stream.advance() {
                 if let Some(end) = found.add(stream.key(), stream.value().doc_freq) {
                     return Ok(end);

@@ -4,10 +4,8 @@
 
 use std::time::Instant;
 
-use tantivy::collector::TopDocs;
-use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
-use tantivy::{TantivyDocument, Term};
+use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::index::schema::Fields;
@@ -102,11 +100,12 @@ fn closest_words(
         Ok(Expansion::Found(v)) => v,
         _ => Vec::new(),
     };
-    let mut candidates: Vec<(String, u64)> = found(lex.within(term, max_edits, 32, deadline));
+    let mut candidates: Vec<(String, u64)> =
+        found(lex.within_same_start(term, max_edits, 32, deadline));
     let chars: Vec<char> = term.chars().collect();
     for keep in len.saturating_sub(4).max(4)..len {
         let beginning: String = chars[..keep].iter().collect();
-        candidates.extend(found(lex.within(&beginning, 1, 16, deadline)));
+        candidates.extend(found(lex.within_same_start(&beginning, 1, 16, deadline)));
     }
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     candidates.dedup_by(|a, b| a.0 == b.0);
@@ -133,27 +132,66 @@ fn closest_words(
 }
 
 /// The index holds stems ("explor"); a user wants a word ("exploration").
-/// Reads one unit that holds the term and takes, of the words there that
-/// analyse to it, the one closest to what was typed.
+/// Reads a few units that hold the term and takes, of the words there
+/// that analyse to it, the one closest to what was typed.
 fn surface(
     searcher: &tantivy::Searcher,
     fields: &Fields,
     term: &str,
     typed_key: &str,
 ) -> Option<String> {
-    let query = TermQuery::new(
-        Term::from_field_text(fields.text, term),
-        IndexRecordOption::Basic,
-    );
-    let top = searcher
-        .search(&query, &TopDocs::with_limit(1).order_by_score())
-        .ok()?;
-    let (_, addr) = top.first()?;
-    let doc: TantivyDocument = searcher.doc(*addr).ok()?;
-    let text = stored_str(&doc, fields.text)?;
+    // The first units of the term's postings, one per segment: no
+    // scoring, and no search handed to the worker threads (forty of
+    // those made a query of two unknown words take 18 ms). Several
+    // units, since one may hold only another form ("impeached" where
+    // "impeachment" was meant).
+    const UNITS: usize = 3;
+    let key = Term::from_field_text(fields.text, term);
+    let units = searcher
+        .segment_readers()
+        .iter()
+        .enumerate()
+        .filter_map(|(ord, segment)| {
+            let inverted = segment.inverted_index(fields.text).ok()?;
+            let mut postings = inverted
+                .read_postings(&key, IndexRecordOption::Basic)
+                .ok()??;
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != TERMINATED && alive.is_some_and(|a| !a.is_alive(doc)) {
+                doc = postings.advance();
+            }
+            (doc != TERMINATED).then(|| DocAddress::new(ord as u32, doc))
+        })
+        .take(UNITS);
     let mut analyzer = analysis::text_analyzer();
-    text.unicode_words()
-        .filter(|w| analysis::terms(&mut analyzer, w) == [term])
-        .min_by_key(|w| strsim::damerau_levenshtein(typed_key, &names::key(w)))
-        .map(str::to_string)
+    let mut name = analysis::name_analyzer();
+    // Stemming keeps a word's first letter: words that start otherwise
+    // (in ASCII) are not analysed at all.
+    let first = term.chars().next()?;
+    let may_be = |w: &str| {
+        w.chars()
+            .next()
+            .is_some_and(|c| !c.is_ascii() || c.to_ascii_lowercase() == first)
+    };
+    let mut best: Option<(usize, String)> = None;
+    for addr in units {
+        let Ok(doc) = searcher.doc::<TantivyDocument>(addr) else {
+            continue;
+        };
+        let Some(text) = stored_str(&doc, fields.text) else {
+            continue;
+        };
+        for w in text.unicode_words().filter(|w| may_be(w)) {
+            if analysis::terms(&mut analyzer, w) != [term] {
+                continue;
+            }
+            let edits =
+                strsim::damerau_levenshtein(typed_key, &analysis::terms(&mut name, w).join(" "));
+            if best.as_ref().is_none_or(|(e, _)| edits < *e) {
+                best = Some((edits, w.to_string()));
+            }
+        }
+    }
+    best.map(|(_, w)| w)
 }
