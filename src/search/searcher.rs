@@ -33,7 +33,6 @@ use crate::query::scorers::Checked;
 use crate::query::suggest;
 use crate::query::{self, Compiled, Node, Scope};
 use crate::search::collector::{FacetValues, Gathered, ResolvedFilters, UnitCollector};
-use crate::text::analysis;
 use crate::text::snippet::Highlighter;
 
 /// Estimated postings a query reads, from which its segments are searched
@@ -357,7 +356,7 @@ impl Searcher {
         if past(deadline) {
             return Err(timeout(started));
         }
-        let highlighter = Highlighter::new(analysis::text_analyzer(), compiled.highlight);
+        let highlighter = Highlighter::new(compiled.highlight);
         let page = ranked.get(request.offset..).unwrap_or_default();
         let addresses: Vec<(f32, DocAddress)> = page.iter().map(|&(s, a, _)| (s, a)).collect();
         let mut hits = self

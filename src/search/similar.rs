@@ -109,10 +109,8 @@ pub fn similar_until(
     if gathered.timed_out {
         return Err(timeout(started));
     }
-    let highlighter = Highlighter::new(
-        analysis::text_analyzer(),
-        words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>(),
-    );
+    let highlighter =
+        Highlighter::new(words.iter().map(|w| w.term.clone()).collect::<HashSet<_>>());
     let mut hits = searcher
         .hits_until(&reader, &gathered.top, &highlighter, deadline)?
         .ok_or_else(|| timeout(started))?;

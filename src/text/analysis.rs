@@ -52,6 +52,22 @@ pub fn text_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The running-text analyzer in two steps: its words, folded but not yet
+/// stemmed, and the stemmer alone, for one folded word at a time. The
+/// highlighter stems only the words that can match (stemming is a third
+/// of marking a paragraph).
+pub fn text_analyzer_steps() -> (TextAnalyzer, TextAnalyzer) {
+    let words = TextAnalyzer::builder(WordTokenizer::default())
+        .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    let stem = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+        .filter(Stemmer::new(Language::English))
+        .build();
+    (words, stem)
+}
+
 /// The running-text analyzer without English function words ("no",
 /// "their", "since", "well"): the words that can carry a claim. Its terms
 /// are the index's terms (function words are only left out).

@@ -15,6 +15,8 @@ use serde::Serialize;
 use tantivy::tokenizer::TextAnalyzer;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::analysis;
+
 /// A passage with the matched words marked. In JSON it also carries
 /// `highlights_chars`, the same ranges counted in characters.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,20 +60,34 @@ impl Serialize for Snippet {
 /// Longest snippet unless a highlighter is told otherwise, in bytes.
 pub const SNIPPET_BYTES: usize = 320;
 
-/// Marks the words of a text that analyse to one of a set of terms.
+/// Marks the words of a running text that analyse to one of a set of
+/// terms (the index's text analysis).
 #[derive(Clone)]
 pub struct Highlighter {
-    analyzer: TextAnalyzer,
+    /// The text's words, folded, and the stemmer
+    /// ([`analysis::text_analyzer_steps`]).
+    words: TextAnalyzer,
+    stem: TextAnalyzer,
     terms: HashSet<String>,
+    /// The terms' first letters. English stemming keeps a word's first
+    /// letter, so a word that starts with none of them cannot match and
+    /// is not stemmed.
+    firsts: Vec<char>,
     /// Longest snippet, in bytes (a single long sentence is cut to it).
     pub max_bytes: usize,
 }
 
 impl Highlighter {
-    pub fn new(analyzer: TextAnalyzer, terms: HashSet<String>) -> Highlighter {
+    pub fn new(terms: HashSet<String>) -> Highlighter {
+        let (words, stem) = analysis::text_analyzer_steps();
+        let mut firsts: Vec<char> = terms.iter().filter_map(|t| t.chars().next()).collect();
+        firsts.sort_unstable();
+        firsts.dedup();
         Highlighter {
-            analyzer,
+            words,
+            stem,
             terms,
+            firsts,
             max_bytes: SNIPPET_BYTES,
         }
     }
@@ -82,10 +98,20 @@ impl Highlighter {
         if self.terms.is_empty() {
             return out;
         }
-        let mut analyzer = self.analyzer.clone();
-        let mut stream = analyzer.token_stream(text);
+        let (mut words, mut stem) = (self.words.clone(), self.stem.clone());
+        let mut stream = words.token_stream(text);
         while let Some(token) = stream.next() {
-            if self.terms.contains(&token.text) {
+            // (A word that starts with other than a letter or digit, such
+            // as an apostrophe, may lose it in stemming: always stemmed.)
+            let first = token.text.chars().next();
+            let may_match = first.is_some_and(|c| {
+                !c.is_ascii_alphanumeric() || self.firsts.binary_search(&c).is_ok()
+            });
+            if !may_match {
+                continue;
+            }
+            let mut stemmed = stem.token_stream(&token.text);
+            if stemmed.next().is_some_and(|t| self.terms.contains(&t.text)) {
                 out.push(token.offset_from..token.offset_to);
             }
         }
@@ -240,8 +266,7 @@ mod tests {
     use crate::text::analysis::{terms, text_analyzer};
 
     fn highlighter(words: &str) -> Highlighter {
-        let t = terms(&mut text_analyzer(), words).into_iter().collect();
-        Highlighter::new(text_analyzer(), t)
+        Highlighter::new(terms(&mut text_analyzer(), words).into_iter().collect())
     }
 
     #[test]
