@@ -34,8 +34,9 @@ pub struct UnitReader<'a> {
     records: HashMap<String, Arc<DocumentRecord>>,
     /// Records kept at most (then forgotten all at once).
     record_limit: usize,
-    /// Per segment, its column of copy clusters, opened on first use.
-    clusters: HashMap<u32, Option<Column<u64>>>,
+    /// Every segment's column of copy clusters (opened on first use,
+    /// unless given).
+    clusters: Option<Arc<ClusterColumns>>,
 }
 
 /// A unit's own stored fields.
@@ -56,8 +57,16 @@ impl<'a> UnitReader<'a> {
             dir,
             records: HashMap::new(),
             record_limit: usize::MAX,
-            clusters: HashMap::new(),
+            clusters: None,
         }
+    }
+
+    /// Reads clusters through columns already open (opening a segment's
+    /// column reads its block index: a third of a small search's reading
+    /// when done for every search).
+    pub fn with_clusters(mut self, clusters: Arc<ClusterColumns>) -> Self {
+        self.clusters = Some(clusters);
+        self
     }
 
     /// Keeps at most `limit` document records: a reader that visits a
@@ -109,11 +118,8 @@ impl<'a> UnitReader<'a> {
     pub fn cluster(&mut self, addr: DocAddress) -> u64 {
         let searcher = self.searcher;
         self.clusters
-            .entry(addr.segment_ord)
-            .or_insert_with(|| cluster_column(searcher.segment_reader(addr.segment_ord)))
-            .as_ref()
-            .and_then(|c| c.first(addr.doc_id))
-            .unwrap_or(0)
+            .get_or_insert_with(|| Arc::new(ClusterColumns::open(searcher)))
+            .get(addr)
     }
 
     /// Where a document's paragraph is, if the index has it.
@@ -176,6 +182,35 @@ impl<'a> UnitReader<'a> {
                 dir: self.dir.to_path_buf(),
                 what: format!("document {doc_id:?} has units but no record"),
             })
+    }
+}
+
+/// Every segment's column of copy clusters, of one index generation.
+#[derive(Default)]
+pub struct ClusterColumns {
+    pub generation: u64,
+    columns: Vec<Option<Column<u64>>>,
+}
+
+impl ClusterColumns {
+    pub fn open(searcher: &tantivy::Searcher) -> ClusterColumns {
+        ClusterColumns {
+            generation: searcher.generation().generation_id(),
+            columns: searcher
+                .segment_readers()
+                .iter()
+                .map(cluster_column)
+                .collect(),
+        }
+    }
+
+    /// The copy cluster of the unit at `addr` (0: none).
+    pub fn get(&self, addr: DocAddress) -> u64 {
+        self.columns
+            .get(addr.segment_ord as usize)
+            .and_then(Option::as_ref)
+            .and_then(|c| c.first(addr.doc_id))
+            .unwrap_or(0)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
 use crate::index::integrity::{self, Verification};
 use crate::index::schema::{FacetField, Fields};
-use crate::index::stored::UnitReader;
+use crate::index::stored::{ClusterColumns, UnitReader};
 use crate::index::{IndexInfo, UnitIndex};
 use crate::model::unit::parse_unit_id;
 use crate::model::UnitKind;
@@ -74,6 +74,8 @@ pub struct Searcher {
     /// Facet values of the last generation searched: for resolving
     /// forgiving filters ("grinberg" -> "Alex Grinberg") and counting.
     catalog: Mutex<Option<Arc<FacetValues>>>,
+    /// The copy cluster columns of the last generation read.
+    clusters: Mutex<Option<Arc<ClusterColumns>>>,
 }
 
 impl Searcher {
@@ -120,6 +122,7 @@ impl Searcher {
             index,
             reader,
             catalog: Mutex::new(None),
+            clusters: Mutex::new(None),
         })
     }
 
@@ -462,7 +465,17 @@ impl Searcher {
 
     /// Reads units of the generation `searcher` sees.
     pub fn unit_reader<'a>(&'a self, searcher: &'a tantivy::Searcher) -> UnitReader<'a> {
-        UnitReader::new(searcher, self.fields(), &self.index.dir)
+        let generation = searcher.generation().generation_id();
+        let clusters = {
+            let mut cached = self.clusters.lock().unwrap_or_else(|p| p.into_inner());
+            match cached.as_ref().filter(|c| c.generation == generation) {
+                Some(c) => c.clone(),
+                None => cached
+                    .insert(Arc::new(ClusterColumns::open(searcher)))
+                    .clone(),
+            }
+        };
+        UnitReader::new(searcher, self.fields(), &self.index.dir).with_clusters(clusters)
     }
 
     /// Resolves filters as a search does (for other kinds of query).
