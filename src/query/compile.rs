@@ -17,7 +17,7 @@ use tantivy::Term;
 use super::closeness::closeness;
 use super::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use super::parse::{Node, ParseError, Scope, Sign};
-use super::scorers::{Checked, Counted, Guarded};
+use super::scorers::{Checked, Counted, Either, Guarded};
 use crate::index::schema::{FacetField, Fields};
 use crate::text::analysis;
 
@@ -404,8 +404,16 @@ impl<'a, 'c> Compiler<'a, 'c> {
                     q
                 }
             })
-            .collect();
-        any_of(per_field).unwrap_or_else(|| Box::new(EmptyQuery))
+            .collect::<Vec<Q>>();
+        // Text or title: see `Either` for why not a boolean query.
+        match per_field.len() {
+            0 => Box::new(EmptyQuery),
+            1 => per_field
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Box::new(EmptyQuery)),
+            _ => Box::new(Either(per_field)),
+        }
     }
 
     /// Any of the rarest of `words` (each a compiled word): the rarest,

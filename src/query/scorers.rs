@@ -2,7 +2,8 @@
 //! exclusion answerable, [`Counted`] adds a fixed credit to a clause's
 //! score so that a relaxed query ranks units by how many of its words they
 //! hold before BM25, and [`Checked`] looks at clauses only at the units
-//! other clauses found rather than searching for them.
+//! other clauses found rather than searching for them; [`Either`] is a
+//! small union that jumps without clearing a window.
 
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, Term, TERMINATED};
@@ -332,5 +333,232 @@ impl DocSet for CheckedScorer {
 impl Scorer for CheckedScorer {
     fn score(&mut self) -> Score {
         self.score
+    }
+}
+
+/// Any of a few clauses (a word in the paragraph or in its title): the
+/// sum of the scores of those that match, as a boolean query of optional
+/// clauses gives, without its buffered union. That union scores a window
+/// of 4,096 units at a time and clears it on every far jump, so inside an
+/// intersection of rare words, which jumps from unit to far unit, most of
+/// a query's time went to clearing windows; here a jump moves each clause
+/// straight to the unit.
+#[derive(Debug)]
+pub struct Either(pub Vec<Q>);
+
+impl Clone for Either {
+    fn clone(&self) -> Self {
+        Either(self.0.iter().map(|q| q.box_clone()).collect())
+    }
+}
+
+impl Query for Either {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let weights = self
+            .0
+            .iter()
+            .map(|q| q.weight(scoring))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Box::new(EitherWeight(weights)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for q in &self.0 {
+            q.query_terms(visitor);
+        }
+    }
+}
+
+struct EitherWeight(Vec<Box<dyn Weight>>);
+
+impl Weight for EitherWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut clauses = Vec::with_capacity(self.0.len());
+        for w in &self.0 {
+            let s = w.scorer(reader, boost)?;
+            if s.doc() != TERMINATED {
+                clauses.push(s);
+            }
+        }
+        if clauses.len() <= 1 {
+            return Ok(clauses
+                .pop()
+                .unwrap_or_else(|| Box::new(tantivy::query::EmptyScorer)));
+        }
+        let docs: Vec<DocId> = clauses.iter().map(|c| c.doc()).collect();
+        let doc = docs.iter().copied().min().unwrap_or(TERMINATED);
+        Ok(Box::new(EitherScorer {
+            clauses,
+            docs,
+            doc,
+            units: reader.max_doc(),
+        }))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let parts: Vec<Explanation> = self
+            .0
+            .iter()
+            .filter_map(|w| w.explain(reader, doc).ok())
+            .collect();
+        if parts.is_empty() {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "unit {doc} matches none of the clauses"
+            )));
+        }
+        let mut e = Explanation::new("any of", parts.iter().map(Explanation::value).sum());
+        for p in parts {
+            e.add_detail(p);
+        }
+        Ok(e)
+    }
+}
+
+struct EitherScorer {
+    clauses: Vec<Box<dyn Scorer>>,
+    /// Where each clause stands (kept here: one call fewer per clause
+    /// and unit).
+    docs: Vec<DocId>,
+    doc: DocId,
+    /// The segment's units, for the size estimate.
+    units: u32,
+}
+
+impl EitherScorer {
+    fn settle(&mut self) -> DocId {
+        self.doc = self.docs.iter().copied().min().unwrap_or(TERMINATED);
+        self.doc
+    }
+}
+
+impl DocSet for EitherScorer {
+    fn advance(&mut self) -> DocId {
+        let doc = self.doc;
+        for (c, at) in self.clauses.iter_mut().zip(&mut self.docs) {
+            if *at == doc {
+                *at = c.advance();
+            }
+        }
+        self.settle()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc >= target {
+            return self.doc;
+        }
+        for (c, at) in self.clauses.iter_mut().zip(&mut self.docs) {
+            if *at < target {
+                *at = c.seek(target);
+            }
+        }
+        self.settle()
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    /// Estimated as tantivy's union estimates it (clauses that overlap a
+    /// little more than at random).
+    fn size_hint(&self) -> u32 {
+        let units = f64::from(self.units.max(1));
+        let outside = self.clauses.iter().fold(1.0, |p, c| {
+            p * (1.0 - f64::from(c.size_hint()) / units * 0.8)
+        });
+        (units * (1.0 - outside)).round().min(units) as u32
+    }
+
+    /// As tantivy's union costs it, so an intersection orders its
+    /// clauses, and so adds their scores, as before.
+    fn cost(&self) -> u64 {
+        self.clauses.iter().map(|c| c.cost()).sum()
+    }
+}
+
+impl Scorer for EitherScorer {
+    /// Summed in clause order, as a boolean query sums its optional
+    /// clauses (the same score to the last bit).
+    fn score(&mut self) -> Score {
+        let doc = self.doc;
+        let mut score = 0.0;
+        for (c, &at) in self.clauses.iter_mut().zip(&self.docs) {
+            if at == doc {
+                score += c.score();
+            }
+        }
+        score
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::TopDocs;
+    use tantivy::query::{BooleanQuery, BoostQuery, Occur, TermQuery};
+    use tantivy::schema::{IndexRecordOption, Schema, TEXT};
+    use tantivy::{doc, Index, IndexWriter};
+
+    /// `Either` finds the units a boolean query of optional clauses finds,
+    /// with the same scores to the last bit, alone and inside an
+    /// intersection (where it is jumped through).
+    #[test]
+    fn either_scores_as_optional_clauses_do() {
+        let mut schema = Schema::builder();
+        let text = schema.add_text_field("text", TEXT);
+        let title = schema.add_text_field("title", TEXT);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        for i in 0..3_000u32 {
+            let body = match i % 7 {
+                0 => "oil pipeline from baku",
+                1 => "the pipeline and the oil",
+                2 => "gas from the caspian",
+                _ => "nothing to see here",
+            };
+            let head = if i % 5 == 0 { "oil deal" } else { "news" };
+            let rare = if i % 97 == 0 { " rare" } else { "" };
+            writer
+                .add_document(doc!(text => format!("{body}{rare}"), title => head))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let term = |f, w: &str| -> Q {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f, w),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        let word = |w: &str| -> Vec<Q> {
+            vec![
+                term(text, w),
+                Box::new(BoostQuery::new(term(title, w), 0.5)),
+            ]
+        };
+        let boolean = |w: &str| -> Q {
+            Box::new(BooleanQuery::new(
+                word(w).into_iter().map(|q| (Occur::Should, q)).collect(),
+            ))
+        };
+        let either = |w: &str| -> Q { Box::new(Either(word(w))) };
+        let top = |q: &dyn Query| {
+            searcher
+                .search(q, &TopDocs::with_limit(5_000).order_by_score())
+                .unwrap()
+        };
+        for w in ["oil", "pipeline", "rare"] {
+            let (a, b) = (top(&*boolean(w)), top(&*either(w)));
+            assert!(!a.is_empty(), "{w}");
+            assert_eq!(a, b, "{w}");
+        }
+        let both = |make: &dyn Fn(&str) -> Q| -> Q {
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Must, make("rare")),
+                (Occur::Must, make("oil")),
+            ]))
+        };
+        let (a, b) = (top(&*both(&boolean)), top(&*both(&either)));
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
     }
 }
