@@ -148,3 +148,31 @@ fn explain_takes_each_score_apart() {
         .get("explain")
         .is_none());
 }
+
+#[test]
+fn a_short_page_ranks_as_the_top_of_a_long_one() {
+    // Closeness is checked only at units that could reach the page: the
+    // first hits of a page of 3 (closeness skipped at most units) must be
+    // those of a page of 200 (skipped at few), with the same scores.
+    for query in [
+        "Saudi Arabia normalization with Israel",
+        "oil and gas from Azerbaijan to Israel",
+        "the Abraham Accords",
+        "Israel Azerbaijan relations",
+    ] {
+        let short = found(query, 3, &[]);
+        let long = found(query, 200, &[]);
+        let ids = |v: &Value, n: usize| -> Vec<(String, String)> {
+            page(v)
+                .iter()
+                .take(n)
+                .map(|h| (field(h, "id").to_string(), h["score"].to_string()))
+                .collect()
+        };
+        assert_eq!(page(&short).len(), 3, "{query}");
+        assert_eq!(ids(&short, 3), ids(&long, 3), "{query}");
+        // The next page starts where the short one ends.
+        let next = found(query, 3, &["--offset", "3"]);
+        assert_eq!(ids(&next, 3), ids(&long, 6)[3..].to_vec(), "{query}");
+    }
+}

@@ -5,9 +5,9 @@
 //! only score: [`super::scorers::Checked`] looks at them at the units the
 //! query found.
 
-use tantivy::query::{BoostQuery, PhraseQuery, Query};
+use tantivy::query::{Bm25StatisticsProvider, BoostQuery, PhraseQuery, Query};
 use tantivy::schema::Field;
-use tantivy::Term;
+use tantivy::{Score, Term};
 
 use super::parse::{Node, Sign};
 use crate::text::analysis;
@@ -57,26 +57,14 @@ fn word_runs(node: &Node) -> Vec<Vec<(usize, String)>> {
     runs
 }
 
-/// Scoring for closeness: each run of plain words as one phrase, and
-/// each pair of neighbouring words side by side, in the paragraph (as
-/// Lucene's edismax `pf` and `pf2` do).
-pub fn closeness(node: &Node, text: Field) -> Vec<Q> {
-    let phrase = |terms: &[(usize, String)], weight: f32| -> Q {
-        let first = terms[0].0;
-        let terms = terms
-            .iter()
-            .map(|(p, t)| (p - first, Term::from_field_text(text, t)))
-            .collect();
-        Box::new(BoostQuery::new(
-            Box::new(PhraseQuery::new_with_offset(terms)),
-            weight,
-        ))
-    };
+/// The closeness phrases: each run's terms with their positions, and
+/// the weight of the phrase.
+fn phrases(node: &Node) -> Vec<(Vec<(usize, String)>, f32)> {
     let mut out = Vec::new();
     let mut pairs = 0;
     for run in word_runs(node) {
         if run.len() > 2 && run.len() <= MAX_RUN_TERMS {
-            out.push(phrase(&run, PHRASE_WEIGHT));
+            out.push((run.clone(), PHRASE_WEIGHT));
         }
         for pair in run.windows(2) {
             if pairs == MAX_PAIRS {
@@ -87,9 +75,56 @@ pub fn closeness(node: &Node, text: Field) -> Vec<Q> {
             } else {
                 PAIR_WEIGHT
             };
-            out.push(phrase(pair, weight));
+            out.push((pair.to_vec(), weight));
             pairs += 1;
         }
     }
     out
+}
+
+/// Scoring for closeness: each run of plain words as one phrase, and
+/// each pair of neighbouring words side by side, in the paragraph (as
+/// Lucene's edismax `pf` and `pf2` do).
+pub fn closeness(node: &Node, text: Field) -> Vec<Q> {
+    phrases(node)
+        .into_iter()
+        .map(|(terms, weight)| {
+            let first = terms[0].0;
+            let terms = terms
+                .iter()
+                .map(|(p, t)| (p - first, Term::from_field_text(text, t)))
+                .collect();
+            Box::new(BoostQuery::new(
+                Box::new(PhraseQuery::new_with_offset(terms)),
+                weight,
+            )) as Q
+        })
+        .collect()
+}
+
+/// The most closeness can add to any unit's score: a phrase's BM25 stays
+/// under its weight times `1 + k1` times the sum of its words' idf
+/// (tantivy's BM25 for a phrase), whatever the unit. Units whose score
+/// without closeness cannot reach the page even with this much are not
+/// checked for closeness at all (`super::scorers::WithBonus`).
+pub fn closeness_bound(node: &Node, text: Field, stats: &dyn Bm25StatisticsProvider) -> Score {
+    // tantivy's BM25 constants and idf, in f64 with a margin over f32's
+    // rounding: the bound must never be below a real score.
+    const K1: f64 = 1.2;
+    let Ok(units) = stats.total_num_docs() else {
+        return Score::INFINITY;
+    };
+    let idf = |term: &str| -> Option<f64> {
+        let n = stats.doc_freq(&Term::from_field_text(text, term)).ok()?;
+        let x = (units.saturating_sub(n) as f64 + 0.5) / (n as f64 + 0.5);
+        Some((1.0 + x).ln())
+    };
+    let mut bound = 0.0;
+    for (terms, weight) in phrases(node) {
+        let Some(idf_sum) = terms.iter().map(|(_, t)| idf(t)).sum::<Option<f64>>() else {
+            return Score::INFINITY;
+        };
+        bound += f64::from(weight) * (1.0 + K1) * idf_sum;
+    }
+    (bound * 1.001 + 1e-3) as Score
 }

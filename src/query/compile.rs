@@ -14,10 +14,10 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::closeness::closeness;
+use super::closeness::{closeness, closeness_bound};
 use super::lexicon::{Expansion, Lexicon, MAX_EXPANSIONS, MAX_PATTERN_WORDS};
 use super::parse::{Node, ParseError, Scope, Sign};
-use super::scorers::{Checked, Counted, Either, Guarded};
+use super::scorers::{Checked, Counted, Either, Guarded, WithBonus};
 use crate::index::schema::{FacetField, Fields};
 use crate::text::analysis;
 
@@ -145,20 +145,21 @@ pub fn compile(node: &Node, cx: &Context) -> Result<Compiled, CompileError> {
     } else {
         closeness(node, cx.fields.text)
     };
-    if !close.is_empty() {
-        parts.push((
-            Occur::Should,
-            Box::new(Checked {
-                clauses: close,
-                scored: true,
-            }),
-        ));
-    }
-    let query = if parts.len() == 1 {
+    let mut query: Q = if parts.len() == 1 {
         parts.pop().map(|(_, q)| q).expect("one part")
     } else {
         Box::new(BooleanQuery::new(parts))
     };
+    if !close.is_empty() {
+        query = Box::new(WithBonus {
+            main: query,
+            bonus: Box::new(Checked {
+                clauses: close,
+                scored: true,
+            }),
+            bound: closeness_bound(node, cx.fields.text, cx.searcher),
+        });
+    }
     Ok(Compiled {
         query,
         words: c.counted,

@@ -490,6 +490,135 @@ impl Scorer for EitherScorer {
     }
 }
 
+/// A query and a bonus that only raises its units' scores (closeness),
+/// checked only at units that could reach the page with it: the
+/// collector tells the scorer the score a unit must beat
+/// ([`BonusScorer::must_beat`]), and a unit whose score without the bonus
+/// stays under it even with `bound` added is scored without it. Such a
+/// unit cannot be on the page, so hits, order and scores on the page are
+/// the same; what is saved is the closeness phrases' position checks at
+/// units that never show (most of a broad query's).
+#[derive(Debug)]
+pub struct WithBonus {
+    pub main: Q,
+    pub bonus: Q,
+    /// The most the bonus adds to any unit's score.
+    pub bound: Score,
+}
+
+impl Clone for WithBonus {
+    fn clone(&self) -> Self {
+        WithBonus {
+            main: self.main.box_clone(),
+            bonus: self.bonus.box_clone(),
+            bound: self.bound,
+        }
+    }
+}
+
+impl Query for WithBonus {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(WithBonusWeight {
+            main: self.main.weight(scoring)?,
+            bonus: self.bonus.weight(scoring)?,
+            bound: self.bound,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.main.query_terms(visitor);
+        self.bonus.query_terms(visitor);
+    }
+}
+
+struct WithBonusWeight {
+    main: Box<dyn Weight>,
+    bonus: Box<dyn Weight>,
+    bound: Score,
+}
+
+impl Weight for WithBonusWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(BonusScorer {
+            main: self.main.scorer(reader, boost)?,
+            bonus: self.bonus.scorer(reader, boost)?,
+            bound: self.bound * boost,
+            must_beat: Score::NEG_INFINITY,
+        }))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let main = self.main.explain(reader, doc)?;
+        let bonus = self.bonus.explain(reader, doc).ok();
+        let total = main.value() + bonus.as_ref().map_or(0.0, Explanation::value);
+        let mut e = Explanation::new("a match, and its bonus", total);
+        e.add_detail(main);
+        if let Some(bonus) = bonus {
+            e.add_detail(bonus);
+        }
+        Ok(e)
+    }
+}
+
+/// The scorer of [`WithBonus`]: its units are the main query's.
+pub struct BonusScorer {
+    main: Box<dyn Scorer>,
+    bonus: Box<dyn Scorer>,
+    bound: Score,
+    must_beat: Score,
+}
+
+impl BonusScorer {
+    /// From now on, units that cannot score above `score` even with the
+    /// bonus are scored without it (their score stays under `score`).
+    pub fn must_beat(&mut self, score: Score) {
+        self.must_beat = score;
+    }
+}
+
+impl DocSet for BonusScorer {
+    fn advance(&mut self) -> DocId {
+        self.main.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.main.seek(target)
+    }
+
+    fn seek_danger(&mut self, target: DocId) -> SeekDangerResult {
+        self.main.seek_danger(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.main.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.main.size_hint()
+    }
+
+    fn cost(&self) -> u64 {
+        self.main.cost()
+    }
+}
+
+impl Scorer for BonusScorer {
+    /// The main score plus the bonus where it applies, added as a boolean
+    /// query adds an optional clause (the same score to the last bit).
+    fn score(&mut self) -> Score {
+        let score = self.main.score();
+        if score + self.bound < self.must_beat {
+            return score;
+        }
+        let doc = self.main.doc();
+        if self.bonus.doc() <= doc && self.bonus.seek(doc) == doc {
+            score + self.bonus.score()
+        } else {
+            score
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,5 +689,120 @@ mod tests {
         let (a, b) = (top(&*both(&boolean)), top(&*both(&either)));
         assert!(!a.is_empty());
         assert_eq!(a, b);
+    }
+
+    /// The bonus is skipped only where it cannot matter: a unit is scored
+    /// in full whenever its full score could beat the mark, and otherwise
+    /// stays under the mark; the bound is never below a real bonus.
+    #[test]
+    fn a_bonus_is_skipped_only_where_it_cannot_reach_the_page() {
+        use crate::query::closeness::{closeness, closeness_bound};
+        use crate::query::parse::parse;
+        use crate::text::analysis;
+
+        let mut schema = Schema::builder();
+        let opts = tantivy::schema::TextOptions::default().set_indexing_options(
+            tantivy::schema::TextFieldIndexing::default()
+                .set_tokenizer(analysis::TEXT_ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        let text = schema.add_text_field("text", opts);
+        let index = Index::create_in_ram(schema.build());
+        analysis::register(&index);
+        let mut writer: IndexWriter = index.writer(15_000_000).unwrap();
+        for i in 0..2_000u32 {
+            let body = match i % 5 {
+                0 => "the oil pipeline runs from Baku to the sea",
+                1 => "pipeline politics: oil, gas and the sea",
+                2 => "oil pipeline oil pipeline oil pipeline",
+                3 => "a pipeline for oil",
+                _ => "gas only",
+            };
+            let filler = "and then more words about other things entirely ".repeat(8);
+            let body = if i % 10 == 3 {
+                format!("oil {filler} pipeline")
+            } else {
+                body.to_string()
+            };
+            writer.add_document(doc!(text => body)).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let node = parse("oil pipeline").unwrap().unwrap();
+        let word = |w: &str| -> Q {
+            Box::new(TermQuery::new(
+                Term::from_field_text(text, w),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        let query = WithBonus {
+            main: Box::new(BooleanQuery::new(vec![
+                (Occur::Must, word("oil")),
+                (Occur::Must, word("pipelin")),
+            ])),
+            bonus: Box::new(Checked {
+                clauses: closeness(&node, text),
+                scored: true,
+            }),
+            bound: closeness_bound(&node, text, &searcher),
+        };
+        let weight = query
+            .weight(EnableScoring::enabled_from_searcher(&searcher))
+            .unwrap();
+        let reader = searcher.segment_reader(0);
+        let scores = |mark: Option<Score>| {
+            let mut scorer = weight.scorer(reader, 1.0).unwrap();
+            if let Some(mark) = mark {
+                scorer
+                    .downcast_mut::<BonusScorer>()
+                    .unwrap()
+                    .must_beat(mark);
+            }
+            let mut out = Vec::new();
+            while scorer.doc() != TERMINATED {
+                out.push((scorer.doc(), scorer.score()));
+                scorer.advance();
+            }
+            out
+        };
+        let full = scores(None);
+        assert_eq!(full.len(), 1_600);
+        let mains: Vec<Score> = {
+            let w = query
+                .main
+                .weight(EnableScoring::enabled_from_searcher(&searcher))
+                .unwrap();
+            let mut s = w.scorer(reader, 1.0).unwrap();
+            let mut v = Vec::new();
+            while s.doc() != TERMINATED {
+                v.push(s.score());
+                s.advance();
+            }
+            v
+        };
+        let most_bonus = full
+            .iter()
+            .zip(&mains)
+            .map(|((_, f), m)| f - m)
+            .fold(0.0, Score::max);
+        assert!(most_bonus > 0.0);
+        assert!(query.bound >= most_bonus, "{} < {most_bonus}", query.bound);
+        // Marks among the units' scores: some skipped, none wrongly.
+        let mut sorted: Vec<Score> = full.iter().map(|&(_, s)| s).collect();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        let mut skipped = 0;
+        for mark in [sorted[0], sorted[100], sorted[800]] {
+            let marked = scores(Some(mark));
+            for ((doc, f), (doc2, m)) in full.iter().zip(&marked) {
+                assert_eq!(doc, doc2);
+                if *f >= mark {
+                    assert_eq!(f.to_bits(), m.to_bits(), "unit {doc}");
+                } else {
+                    assert!(*m < mark, "unit {doc}");
+                    skipped += usize::from(f != m);
+                }
+            }
+        }
+        assert!(skipped > 0, "the bonus was never skipped");
     }
 }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Cardinality, Column};
 use tantivy::index::SegmentId;
-use tantivy::query::Weight;
+use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
 use super::collapse::{
@@ -28,6 +28,7 @@ use super::collapse::{
 use super::histogram::{DateTally, NO_VALUE};
 use super::ranked::Ranked;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
+use crate::query::scorers::BonusScorer;
 
 /// The filters of a search, already resolved to exact indexed values.
 #[derive(Debug, Clone, Default)]
@@ -639,11 +640,27 @@ impl Collector for UnitCollector {
         }
         let alive = reader.alive_bitset();
         let mut scorer = weight.scorer(reader, 1.0)?;
+        // A query with a bonus (closeness) is told the score a unit must
+        // beat to be kept, as it changes: everything when nothing is kept.
+        let bonus = scorer.is::<BonusScorer>();
+        let must_beat = |scorer: &mut Box<dyn Scorer>, score: Score| {
+            if let Some(b) = scorer.downcast_mut::<BonusScorer>() {
+                b.must_beat(score);
+            }
+        };
+        if bonus && self.keep == 0 {
+            must_beat(&mut scorer, Score::INFINITY);
+        }
         let mut countdown = CLOCK_EVERY;
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
                 collector.collect(doc, scorer.score());
+                if bonus && collector.docs.is_empty() {
+                    if let Some(worst) = collector.worst_kept() {
+                        must_beat(&mut scorer, worst);
+                    }
+                }
             }
             if self.deadline.is_some() {
                 countdown -= 1;
@@ -1031,6 +1048,15 @@ impl UnitSegmentCollector {
 }
 
 impl UnitSegmentCollector {
+    /// The score of the worst unit kept, once as many are kept as wanted
+    /// (a unit must beat it to be kept).
+    fn worst_kept(&self) -> Option<Score> {
+        if self.keep == 0 || self.heap.len() < self.keep {
+            return None;
+        }
+        self.heap.peek().map(|Reverse(Ranked(score, _))| *score)
+    }
+
     /// Keeps a passing unit if it is among the best so far.
     fn offer(&mut self, ranked: Ranked) {
         if self.keep == 0 {
