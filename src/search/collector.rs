@@ -370,6 +370,34 @@ impl FacetColumn {
         }
     }
 
+    /// Counts the units at `places` of a block (`firsts`: the block's
+    /// values, read for single-valued columns).
+    fn count_at(&mut self, firsts: &[Option<u64>], docs: &[DocId], places: &[usize]) {
+        if !self.single {
+            let ords = self.ords.clone();
+            for &k in places {
+                for o in ords.values_for_doc(docs[k]) {
+                    self.add(o, 1);
+                }
+            }
+            return;
+        }
+        let mut run: (u64, u32) = (0, 0);
+        for o in places.iter().filter_map(|&k| firsts[k]) {
+            if o == run.0 {
+                run.1 += 1;
+            } else {
+                if run.1 > 0 {
+                    self.add(run.0, run.1);
+                }
+                run = (o, 1);
+            }
+        }
+        if run.1 > 0 {
+            self.add(run.0, run.1);
+        }
+    }
+
     fn add(&mut self, ord: u64, n: u32) {
         let count = &mut self.counts[ord as usize];
         if *count == 0 {
@@ -455,6 +483,10 @@ pub struct UnitSegmentCollector {
     firsts: Vec<Vec<Option<u64>>>,
     /// Per waiting match, its verdict (see [`PASSES`]).
     verdicts: Vec<u8>,
+    /// The block's passing units (their places in the block), and their
+    /// documents.
+    passing: Vec<usize>,
+    passing_docs: Vec<DocId>,
     /// The deadline stopped this segment before its last match.
     stopped: bool,
 }
@@ -615,6 +647,8 @@ impl Collector for UnitCollector {
             scores: Vec::with_capacity(BLOCK),
             firsts: vec![vec![None; BLOCK]; FacetField::ALL.len()],
             verdicts: Vec::with_capacity(BLOCK),
+            passing: Vec::with_capacity(BLOCK),
+            passing_docs: Vec::with_capacity(BLOCK),
             stopped: false,
         })
     }
@@ -651,11 +685,32 @@ impl Collector for UnitCollector {
         if bonus && self.keep == 0 {
             must_beat(&mut scorer, Score::INFINITY);
         }
+        // A unit that fails a filter on outlet, author, stance and the
+        // like is counted in that facet but never ranked: it is not scored
+        // (under a narrow filter, most of the matches). Kinds are left to
+        // the block: most units pass the default kind filter.
+        let prechecks: Vec<(Column<u64>, Vec<bool>)> = collector
+            .facets
+            .iter()
+            .filter(|f| f.single && f.field != FacetField::Kind)
+            .filter_map(|f| Some((f.ords.clone(), f.allowed.clone()?)))
+            .collect();
+        let passes = |doc: DocId| {
+            prechecks.iter().all(|(ords, allowed)| {
+                ords.first(doc)
+                    .is_some_and(|o| allowed.get(o as usize).copied().unwrap_or(false))
+            })
+        };
         let mut countdown = CLOCK_EVERY;
         let mut doc = scorer.doc();
         while doc != TERMINATED {
             if alive.is_none_or(|a| a.is_alive(doc)) {
-                collector.collect(doc, scorer.score());
+                let score = if prechecks.is_empty() || passes(doc) {
+                    scorer.score()
+                } else {
+                    0.0
+                };
+                collector.collect(doc, score);
                 if bonus && collector.docs.is_empty() {
                     if let Some(worst) = collector.worst_kept() {
                         must_beat(&mut scorer, worst);
@@ -942,8 +997,9 @@ impl UnitSegmentCollector {
         if n == 0 {
             return;
         }
+        // Filtered facets' values first: they decide which units pass.
         for (i, facet) in self.facets.iter().enumerate() {
-            if facet.single {
+            if facet.single && facet.allowed.is_some() {
                 facet.ords.first_vals(&self.docs, &mut self.firsts[i][..n]);
             }
         }
@@ -988,10 +1044,45 @@ impl UnitSegmentCollector {
                 }
             }
         }
+        // An unfiltered facet is read, and counted, only at the units that
+        // pass: under a narrow filter, a few of the block's.
+        self.passing.clear();
+        self.passing
+            .extend((0..n).filter(|&k| verdicts[k] == PASSES));
+        let all_pass = self.passing.len() == n;
+        if !all_pass {
+            self.passing_docs.clear();
+            self.passing_docs
+                .extend(self.passing.iter().map(|&k| self.docs[k]));
+        }
+        for (i, facet) in self.facets.iter().enumerate() {
+            if !facet.single || facet.allowed.is_some() {
+                continue;
+            }
+            let firsts = &mut self.firsts[i];
+            if all_pass {
+                facet.ords.first_vals(&self.docs, &mut firsts[..n]);
+            } else {
+                // Read into the front, then moved to their places (from
+                // the back, so none is overwritten before it moves).
+                let m = self.passing.len();
+                facet.ords.first_vals(&self.passing_docs, &mut firsts[..m]);
+                firsts[m..n].fill(None);
+                for j in (0..m).rev() {
+                    let value = firsts[j];
+                    firsts[j] = None;
+                    firsts[self.passing[j]] = value;
+                }
+            }
+        }
         if self.count_facets {
             // A unit counts in every facet if it passes, and in the one
             // facet whose filter alone it fails.
             for (i, facet) in self.facets.iter_mut().enumerate() {
+                if facet.allowed.is_none() && !all_pass {
+                    facet.count_at(&self.firsts[i], &self.docs, &self.passing);
+                    continue;
+                }
                 let own = fails_only(i);
                 facet.count(&self.firsts[i][..n], &self.docs, |k| {
                     verdicts[k] == PASSES || verdicts[k] == own
