@@ -102,29 +102,69 @@ pub fn closeness(node: &Node, text: Field) -> Vec<Q> {
         .collect()
 }
 
-/// The most closeness can add to any unit's score: a phrase's BM25 stays
-/// under its weight times `1 + k1` times the sum of its words' idf
-/// (tantivy's BM25 for a phrase), whatever the unit. Units whose score
-/// without closeness cannot reach the page even with this much are not
-/// checked for closeness at all (`super::scorers::WithBonus`).
-pub fn closeness_bound(node: &Node, text: Field, stats: &dyn Bm25StatisticsProvider) -> Score {
+/// How much closeness can add to a unit's score, at most.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosenessBound {
+    /// To any unit: a phrase's BM25 stays under its weight times `1 + k1`
+    /// times the sum of its words' idf (tantivy's BM25 for a phrase).
+    pub most: Score,
+    /// Per point of the unit's score without closeness: a phrase occurs
+    /// no more often than its rarest-in-the-unit word, and BM25 grows
+    /// with the count alike for both (same field, same length), so a
+    /// phrase scores at most its weight times what its words score in the
+    /// paragraph, which the unit's score holds (a word repeated in the
+    /// phrase counted as often as it stands there).
+    pub per_score: Score,
+}
+
+impl ClosenessBound {
+    /// No bound known: closeness is checked everywhere.
+    pub const NONE: ClosenessBound = ClosenessBound {
+        most: Score::INFINITY,
+        per_score: Score::INFINITY,
+    };
+
+    /// The most closeness adds to a unit that scores `score` without it.
+    pub fn at(&self, score: Score) -> Score {
+        self.most.min(self.per_score * score)
+    }
+}
+
+/// The bounds of closeness (units whose score without closeness cannot
+/// reach the page even with this much are not checked for it:
+/// `super::scorers::WithBonus`).
+pub fn closeness_bound(
+    node: &Node,
+    text: Field,
+    stats: &dyn Bm25StatisticsProvider,
+) -> ClosenessBound {
     // tantivy's BM25 constants and idf, in f64 with a margin over f32's
     // rounding: the bound must never be below a real score.
     const K1: f64 = 1.2;
     let Ok(units) = stats.total_num_docs() else {
-        return Score::INFINITY;
+        return ClosenessBound::NONE;
     };
     let idf = |term: &str| -> Option<f64> {
         let n = stats.doc_freq(&Term::from_field_text(text, term)).ok()?;
         let x = (units.saturating_sub(n) as f64 + 0.5) / (n as f64 + 0.5);
         Some((1.0 + x).ln())
     };
-    let mut bound = 0.0;
+    let (mut most, mut per_score) = (0.0, 0.0);
     for (terms, weight) in phrases(node) {
-        let Some(idf_sum) = terms.iter().map(|(_, t)| idf(t)).sum::<Option<f64>>() else {
-            return Score::INFINITY;
+        let mut words: Vec<&str> = terms.iter().map(|(_, t)| t.as_str()).collect();
+        let Some(all) = words.iter().map(|t| idf(t)).sum::<Option<f64>>() else {
+            return ClosenessBound::NONE;
         };
-        bound += f64::from(weight) * (1.0 + K1) * idf_sum;
+        words.sort_unstable();
+        words.dedup();
+        let Some(distinct) = words.iter().map(|t| idf(t)).sum::<Option<f64>>() else {
+            return ClosenessBound::NONE;
+        };
+        most += f64::from(weight) * (1.0 + K1) * all;
+        per_score += f64::from(weight) * all / distinct.max(f64::MIN_POSITIVE);
     }
-    (bound * 1.001 + 1e-3) as Score
+    ClosenessBound {
+        most: (most * 1.001 + 1e-3) as Score,
+        per_score: (per_score * 1.001 + 1e-4) as Score,
+    }
 }

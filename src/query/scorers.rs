@@ -6,6 +6,8 @@
 //! small union that jumps without clearing a window.
 
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+
+use super::closeness::ClosenessBound;
 use tantivy::{DocId, DocSet, Score, SeekDangerResult, SegmentReader, Term, TERMINATED};
 
 type Q = Box<dyn Query>;
@@ -494,7 +496,8 @@ impl Scorer for EitherScorer {
 /// checked only at units that could reach the page with it: the
 /// collector tells the scorer the score a unit must beat
 /// ([`BonusScorer::must_beat`]), and a unit whose score without the bonus
-/// stays under it even with `bound` added is scored without it. Such a
+/// stays under it even with the most the bonus can add is scored without
+/// it. Such a
 /// unit cannot be on the page, so hits, order and scores on the page are
 /// the same; what is saved is the closeness phrases' position checks at
 /// units that never show (most of a broad query's).
@@ -502,8 +505,8 @@ impl Scorer for EitherScorer {
 pub struct WithBonus {
     pub main: Q,
     pub bonus: Q,
-    /// The most the bonus adds to any unit's score.
-    pub bound: Score,
+    /// The most the bonus adds to a unit's score.
+    pub bound: ClosenessBound,
 }
 
 impl Clone for WithBonus {
@@ -534,7 +537,7 @@ impl Query for WithBonus {
 struct WithBonusWeight {
     main: Box<dyn Weight>,
     bonus: Box<dyn Weight>,
-    bound: Score,
+    bound: ClosenessBound,
 }
 
 impl Weight for WithBonusWeight {
@@ -542,7 +545,10 @@ impl Weight for WithBonusWeight {
         Ok(Box::new(BonusScorer {
             main: self.main.scorer(reader, boost)?,
             bonus: self.bonus.scorer(reader, boost)?,
-            bound: self.bound * boost,
+            bound: ClosenessBound {
+                most: self.bound.most * boost,
+                ..self.bound
+            },
             must_beat: Score::NEG_INFINITY,
         }))
     }
@@ -564,7 +570,7 @@ impl Weight for WithBonusWeight {
 pub struct BonusScorer {
     main: Box<dyn Scorer>,
     bonus: Box<dyn Scorer>,
-    bound: Score,
+    bound: ClosenessBound,
     must_beat: Score,
 }
 
@@ -607,7 +613,7 @@ impl Scorer for BonusScorer {
     /// query adds an optional clause (the same score to the last bit).
     fn score(&mut self) -> Score {
         let score = self.main.score();
-        if score + self.bound < self.must_beat {
+        if score + self.bound.at(score) < self.must_beat {
             return score;
         }
         let doc = self.main.doc();
@@ -786,7 +792,19 @@ mod tests {
             .map(|((_, f), m)| f - m)
             .fold(0.0, Score::max);
         assert!(most_bonus > 0.0);
-        assert!(query.bound >= most_bonus, "{} < {most_bonus}", query.bound);
+        assert!(
+            query.bound.most >= most_bonus,
+            "{:?} < {most_bonus}",
+            query.bound
+        );
+        for ((_, f), m) in full.iter().zip(&mains) {
+            assert!(
+                query.bound.at(*m) >= f - m,
+                "{:?}: {m} + {}",
+                query.bound,
+                f - m
+            );
+        }
         // Marks among the units' scores: some skipped, none wrongly.
         let mut sorted: Vec<Score> = full.iter().map(|&(_, s)| s).collect();
         sorted.sort_by(|a, b| b.total_cmp(a));
