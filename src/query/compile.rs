@@ -842,7 +842,7 @@ impl<'a, 'c> Compiler<'a, 'c> {
                 Some(near) => near.clone(),
                 None => {
                     let near = terms_only(
-                        lex.within(&w, distance, MAX_EXPANSIONS, self.cx.deadline),
+                        lex.within(&w, distance, 0, MAX_EXPANSIONS, self.cx.deadline),
                         &pattern,
                         span.0 + 1,
                         &format!("are within {distance} edits of `{w}`"),

@@ -222,27 +222,45 @@ impl Weight for CheckedWeight {
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let parts: Vec<Explanation> = self
-            .weights
-            .iter()
-            .filter_map(|w| w.explain(reader, doc).ok())
-            .collect();
-        if parts.is_empty() {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "document {doc} matches none of the clauses"
-            )));
-        }
-        let total = if self.scored {
-            parts.iter().map(|p| p.value()).sum()
-        } else {
-            0.0
-        };
-        let mut e = Explanation::new("any of, checked at the unit", total);
-        for p in parts {
-            e.add_detail(p);
-        }
-        Ok(e)
+        any_of_explained(
+            &self.weights,
+            reader,
+            doc,
+            "any of, checked at the unit",
+            self.scored,
+        )
     }
+}
+
+/// The explanation of a unit's score under any of `weights`: the
+/// clauses that match it, summed (or counted as nothing when not
+/// `scored`); an error when none does.
+fn any_of_explained(
+    weights: &[Box<dyn Weight>],
+    reader: &SegmentReader,
+    doc: DocId,
+    what: &'static str,
+    scored: bool,
+) -> tantivy::Result<Explanation> {
+    let parts: Vec<Explanation> = weights
+        .iter()
+        .filter_map(|w| w.explain(reader, doc).ok())
+        .collect();
+    if parts.is_empty() {
+        return Err(tantivy::TantivyError::InvalidArgument(format!(
+            "unit {doc} matches none of the clauses"
+        )));
+    }
+    let total = if scored {
+        parts.iter().map(Explanation::value).sum()
+    } else {
+        0.0
+    };
+    let mut e = Explanation::new(what, total);
+    for p in parts {
+        e.add_detail(p);
+    }
+    Ok(e)
 }
 
 /// One clause: its scorer and the first unit it may match.
@@ -398,21 +416,7 @@ impl Weight for EitherWeight {
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let parts: Vec<Explanation> = self
-            .0
-            .iter()
-            .filter_map(|w| w.explain(reader, doc).ok())
-            .collect();
-        if parts.is_empty() {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "unit {doc} matches none of the clauses"
-            )));
-        }
-        let mut e = Explanation::new("any of", parts.iter().map(Explanation::value).sum());
-        for p in parts {
-            e.add_detail(p);
-        }
-        Ok(e)
+        any_of_explained(&self.0, reader, doc, "any of", true)
     }
 }
 

@@ -100,12 +100,11 @@ fn closest_words(
         Ok(Expansion::Found(v)) => v,
         _ => Vec::new(),
     };
-    let mut candidates: Vec<(String, u64)> =
-        found(lex.within_same_start(term, max_edits, 32, deadline));
+    let mut candidates: Vec<(String, u64)> = found(lex.within(term, max_edits, 1, 32, deadline));
     let chars: Vec<char> = term.chars().collect();
     for keep in len.saturating_sub(4).max(4)..len {
         let beginning: String = chars[..keep].iter().collect();
-        candidates.extend(found(lex.within_same_start(&beginning, 1, 16, deadline)));
+        candidates.extend(found(lex.within(&beginning, 1, 1, 16, deadline)));
     }
     candidates.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     candidates.dedup_by(|a, b| a.0 == b.0);

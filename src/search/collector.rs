@@ -370,34 +370,6 @@ impl FacetColumn {
         }
     }
 
-    /// Counts the units at `places` of a block (`firsts`: the block's
-    /// values, read for single-valued columns).
-    fn count_at(&mut self, firsts: &[Option<u64>], docs: &[DocId], places: &[usize]) {
-        if !self.single {
-            let ords = self.ords.clone();
-            for &k in places {
-                for o in ords.values_for_doc(docs[k]) {
-                    self.add(o, 1);
-                }
-            }
-            return;
-        }
-        let mut run: (u64, u32) = (0, 0);
-        for o in places.iter().filter_map(|&k| firsts[k]) {
-            if o == run.0 {
-                run.1 += 1;
-            } else {
-                if run.1 > 0 {
-                    self.add(run.0, run.1);
-                }
-                run = (o, 1);
-            }
-        }
-        if run.1 > 0 {
-            self.add(run.0, run.1);
-        }
-    }
-
     fn add(&mut self, ord: u64, n: u32) {
         let count = &mut self.counts[ord as usize];
         if *count == 0 {
@@ -1055,10 +1027,8 @@ impl UnitSegmentCollector {
             // A unit counts in every facet if it passes, and in the one
             // facet whose filter alone it fails.
             for (i, facet) in self.facets.iter_mut().enumerate() {
-                if facet.allowed.is_none() && few_pass {
-                    facet.count_at(&self.firsts[i], &self.docs, &self.passing);
-                    continue;
-                }
+                // (Units that do not pass have no value read for an
+                // unfiltered facet: skipped.)
                 let own = fails_only(i);
                 facet.count(&self.firsts[i][..n], &self.docs, |k| {
                     verdicts[k] == PASSES || verdicts[k] == own
