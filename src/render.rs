@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
-use crate::search::collapse::Sources;
 use crate::search::histogram::{Bucket, Histogram};
+use crate::search::response::Sources;
 use crate::search::trace::{honest_date, TraceResponse};
 use crate::search::{
     Explanation, FacetCounts, Facets, FacetsResponse, Hit, SearchResponse, ShowResponse,

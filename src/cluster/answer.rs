@@ -11,7 +11,7 @@ use super::query::{MARK_END, MARK_START};
 use crate::error::{Error, Result};
 use crate::index::schema::FacetField;
 use crate::model::UnitView;
-use crate::search::collapse::Sources;
+use crate::search::response::Sources;
 use crate::search::response::{FacetCounts, Facets, Hit};
 use crate::text::snippet::{snippet_with_marks, SNIPPET_BYTES};
 

@@ -13,13 +13,12 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tantivy::index::SegmentId;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal};
 
 use super::histogram::NO_VALUE;
 use super::ranked::Ranked;
-use super::response::FacetCounts;
+use super::response::{FacetCounts, Sources};
 use crate::index::stored::cluster_column;
 use crate::text::shingles::NumberHasher;
 
@@ -411,14 +410,14 @@ impl Folds {
             for (n, a) in counts.iter_mut().zip(tally.alone) {
                 *n += a;
             }
-            let mut listed: Vec<(String, u64)> = counts
-                .into_iter()
-                .zip(tally.names)
-                .filter(|(n, _)| *n > 0)
-                .map(|(n, name)| (name.clone(), n))
-                .collect();
-            listed.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            FacetCounts(listed)
+            FacetCounts::sorted(
+                counts
+                    .into_iter()
+                    .zip(tally.names)
+                    .filter(|(n, _)| *n > 0)
+                    .map(|(n, name)| (name.clone(), n))
+                    .collect(),
+            )
         };
         Sources {
             paragraphs: alone + self.clusters.len() as u64,
@@ -463,16 +462,6 @@ impl Folds {
 pub struct Tally<'a> {
     pub names: &'a [String],
     pub alone: &'a [u64],
-}
-
-/// How many distinct paragraphs the hits hold, per outlet and stance: a
-/// cluster of copies counts once per value, however many units carry it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Sources {
-    /// Distinct paragraphs among all the hits.
-    pub paragraphs: u64,
-    pub outlet: FacetCounts,
-    pub stance: FacetCounts,
 }
 
 /// What a folded hit stands for.

@@ -22,11 +22,10 @@ use tantivy::index::SegmentId;
 use tantivy::query::{Scorer, Weight};
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use super::collapse::{
-    CopyTable, Folded, Folds, Member, SegmentFold, SegmentFolds, Sources, Tally, ALONE,
-};
+use super::collapse::{CopyTable, Folded, Folds, Member, SegmentFold, SegmentFolds, Tally, ALONE};
 use super::histogram::{DateTally, NO_VALUE};
 use super::ranked::Ranked;
+use super::response::Sources;
 use crate::index::schema::{name, FacetField, AUTHOR_SEPARATOR};
 use crate::query::scorers::BonusScorer;
 

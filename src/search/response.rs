@@ -84,7 +84,7 @@ impl Serialize for FacetCounts {
 
 impl FacetCounts {
     /// Most frequent first, then by value.
-    fn sorted(mut v: Vec<(String, u64)>) -> FacetCounts {
+    pub(crate) fn sorted(mut v: Vec<(String, u64)>) -> FacetCounts {
         v.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         FacetCounts(v)
     }
@@ -92,6 +92,17 @@ impl FacetCounts {
     pub fn total(&self) -> u64 {
         self.0.iter().map(|(_, n)| n).sum()
     }
+}
+
+/// How many distinct paragraphs the hits hold, per outlet and stance: a
+/// cluster of copies counts once per value, however many units carry it
+/// (see `collapse`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sources {
+    /// Distinct paragraphs among all the hits.
+    pub paragraphs: u64,
+    pub outlet: FacetCounts,
+    pub stance: FacetCounts,
 }
 
 /// Counts for every facet.
@@ -166,7 +177,7 @@ pub struct SearchResponse {
     /// per outlet and stance (a paragraph reprinted by twenty outlets of
     /// one stance counts once for that stance, once for each outlet).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sources: Option<super::collapse::Sources>,
+    pub sources: Option<Sources>,
 }
 
 /// `show`: a unit with its neighbours.
