@@ -117,13 +117,15 @@ impl<'a> Lexicon<'a> {
             past.push(last.saturating_add(1));
             past
         });
+        // Built once for every segment: building it was most of a
+        // suggestion's work once the scan was narrowed to a letter.
+        let automaton = query.automaton().map_err(|e| Error::Query(e.to_string()))?;
         let mut found = Found::new(deadline);
         for segment in self.searcher.segment_readers() {
-            let automaton = query.automaton().map_err(|e| Error::Query(e.to_string()))?;
             let inverted = segment
                 .inverted_index(self.field)
                 .map_err(|e| Error::Input(e.to_string()))?;
-            let mut scan = inverted.terms().search(automaton).ge(start.as_bytes());
+            let mut scan = inverted.terms().search(&automaton).ge(start.as_bytes());
             if let Some(past) = &past {
                 scan = scan.lt(past);
             }
