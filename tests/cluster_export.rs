@@ -94,10 +94,7 @@ fn every_unit_is_one_bulk_pair_keyed_by_its_id_and_reads_as_show_does() {
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap())
         .collect();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(text.as_bytes());
     assert_eq!(lines.len() as u64, 2 * total);
     let mut ids = HashSet::new();
     for pair in lines.chunks(2) {

@@ -292,15 +292,7 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
                 .args(&args)
                 .output()
                 .unwrap();
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(|l| {
-                    serde_json::from_str::<Value>(l).unwrap()["id"]
-                        .as_str()
-                        .unwrap()
-                        .to_string()
-                })
-                .collect()
+            jsonl_ids(&out.stdout).into_iter().collect()
         };
         let local_rows = rows(&[]);
         assert!(!local_rows.is_empty(), "{q}");
@@ -324,10 +316,9 @@ fn the_seeds_on_osmem_answer_as_the_local_index() {
             .args(&args)
             .output()
             .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| {
-                let mut v: Value = serde_json::from_str(l).unwrap();
+        json_lines(&out.stdout)
+            .into_iter()
+            .map(|mut v| {
                 v.as_object_mut()
                     .unwrap()
                     .retain(|k, _| !k.starts_with("best"));

@@ -245,10 +245,7 @@ fn jsonl_lines_parse_and_carry_the_search_s_fields() {
         assert_eq!(code, 0, "{err}");
         let text = String::from_utf8(out).unwrap();
         assert!(!text.starts_with(BOM), "no BOM in JSON Lines");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
-            .collect();
+        let lines = json_lines(text.as_bytes());
         assert_eq!(lines.len(), want.len());
         for (line, hit) in lines.iter().zip(&want) {
             let keys: Vec<&str> = line
@@ -291,16 +288,7 @@ fn seeds_export_equals_total_hits_with_filters_and_relaxed() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let ids: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
+        let ids = jsonl_ids(&out.stdout);
         assert_eq!(ids.len() as u64, total, "{query} {extra:?}");
         let want: Vec<&str> = hits(&v).iter().map(|h| field(h, "id")).collect();
         assert_eq!(ids, want, "{query}: rank order");
@@ -344,11 +332,7 @@ fn batch(file: &Path, extra: &[&str]) -> (i32, Vec<Value>, String) {
     let mut args = vec!["batch", file.to_str().unwrap(), "--format", "jsonl"];
     args.extend_from_slice(extra);
     let out = run(&args);
-    let rows = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&out.stdout);
     (
         out.status.code().unwrap(),
         rows,

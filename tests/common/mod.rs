@@ -252,3 +252,19 @@ pub fn start_with(config: &Path, index: &Path, flags: &[&str]) -> Server {
         log,
     }
 }
+
+/// The JSON objects of a JSON Lines output, a line each.
+pub fn json_lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
+        .collect()
+}
+
+/// The `id` of each JSON Lines object.
+pub fn jsonl_ids(out: &[u8]) -> Vec<String> {
+    json_lines(out)
+        .iter()
+        .map(|v| v["id"].as_str().expect("an id").to_string())
+        .collect()
+}
