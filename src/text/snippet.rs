@@ -93,13 +93,57 @@ impl Highlighter {
     }
 
     /// Byte ranges of the matching words in `text`.
+    ///
+    /// Finding words by Unicode's rules is most of marking a paragraph,
+    /// so a plain word that cannot match is passed over without them: a
+    /// run of ASCII letters between ASCII white space (or the text's ends)
+    /// is always one word by those rules, and if its first letter starts
+    /// no query term, it is no match. The rest of the text is read, a
+    /// stretch between such words at a time, as the whole text would be
+    /// (Unicode's word boundaries never join across white space).
     pub fn matches(&self, text: &str) -> Vec<Range<usize>> {
         let mut out = Vec::new();
         if self.terms.is_empty() {
             return out;
         }
+        let bytes = text.as_bytes();
+        let passed_over = |chunk: &[u8]| {
+            chunk.iter().all(u8::is_ascii_alphabetic)
+                && self
+                    .firsts
+                    .binary_search(&char::from(chunk[0].to_ascii_lowercase()))
+                    .is_err()
+        };
+        let mut stretch: Option<usize> = None;
+        let mut at = 0;
+        while at < bytes.len() {
+            if bytes[at].is_ascii_whitespace() {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < bytes.len() && !bytes[at].is_ascii_whitespace() {
+                at += 1;
+            }
+            if passed_over(&bytes[start..at]) {
+                if let Some(from) = stretch.take() {
+                    self.mark(text, from..start, &mut out);
+                }
+            } else if stretch.is_none() {
+                stretch = Some(start);
+            }
+        }
+        if let Some(from) = stretch {
+            self.mark(text, from..text.len(), &mut out);
+        }
+        out
+    }
+
+    /// Marks the matching words of `text[within]`.
+    fn mark(&self, text: &str, within: Range<usize>, out: &mut Vec<Range<usize>>) {
         let (mut words, mut stem) = (self.words.clone(), self.stem.clone());
-        let mut stream = words.token_stream(text);
+        let shift = within.start;
+        let mut stream = words.token_stream(&text[within]);
         while let Some(token) = stream.next() {
             // (A word that starts with other than a letter or digit, such
             // as an apostrophe, may lose it in stemming: always stemmed.)
@@ -112,10 +156,9 @@ impl Highlighter {
             }
             let mut stemmed = stem.token_stream(&token.text);
             if stemmed.next().is_some_and(|t| self.terms.contains(&t.text)) {
-                out.push(token.offset_from..token.offset_to);
+                out.push(token.offset_from + shift..token.offset_to + shift);
             }
         }
-        out
     }
 
     /// The best passage of `text`: the run of whole sentences, at most
@@ -267,6 +310,34 @@ mod tests {
 
     fn highlighter(words: &str) -> Highlighter {
         Highlighter::new(terms(&mut text_analyzer(), words).into_iter().collect())
+    }
+
+    /// Words passed over unread are never ones the whole text's reading
+    /// would mark, and the rest are marked where it marks them.
+    #[test]
+    fn passing_over_plain_words_marks_what_reading_everything_does() {
+        let texts = [
+            "Baku supplies Israel’s OIL needs, the U.S. says.",
+            "  Oil\tand gas:\n\nIsrael's  pipeline (oil-for-gas) in 2019; Erdoğan's oil.",
+            "oil",
+            "pipelines\u{00A0}oil \u{0301}oil Öil oil.oil oil's 'oil' OIL",
+            "a sentence with no match at all",
+            "",
+        ];
+        for words in ["israel oil", "pipeline gas 2019", "erdogan", "s"] {
+            let h = highlighter(words);
+            for text in texts {
+                let mut analyzer = text_analyzer();
+                let mut everything = Vec::new();
+                let mut stream = analyzer.token_stream(text);
+                while let Some(t) = stream.next() {
+                    if h.terms.contains(&t.text) {
+                        everything.push(t.offset_from..t.offset_to);
+                    }
+                }
+                assert_eq!(h.matches(text), everything, "{words:?} in {text:?}");
+            }
+        }
     }
 
     #[test]
