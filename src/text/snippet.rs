@@ -114,6 +114,8 @@ impl Highlighter {
                     .binary_search(&char::from(chunk[0].to_ascii_lowercase()))
                     .is_err()
         };
+        // Cloned once a text (a clone allocates the analyzer's chain).
+        let mut analyzers = (self.words.clone(), self.stem.clone());
         let mut stretch: Option<usize> = None;
         let mut at = 0;
         while at < bytes.len() {
@@ -127,21 +129,26 @@ impl Highlighter {
             }
             if passed_over(&bytes[start..at]) {
                 if let Some(from) = stretch.take() {
-                    self.mark(text, from..start, &mut out);
+                    self.mark(&mut analyzers, text, from..start, &mut out);
                 }
             } else if stretch.is_none() {
                 stretch = Some(start);
             }
         }
         if let Some(from) = stretch {
-            self.mark(text, from..text.len(), &mut out);
+            self.mark(&mut analyzers, text, from..text.len(), &mut out);
         }
         out
     }
 
     /// Marks the matching words of `text[within]`.
-    fn mark(&self, text: &str, within: Range<usize>, out: &mut Vec<Range<usize>>) {
-        let (mut words, mut stem) = (self.words.clone(), self.stem.clone());
+    fn mark(
+        &self,
+        (words, stem): &mut (TextAnalyzer, TextAnalyzer),
+        text: &str,
+        within: Range<usize>,
+        out: &mut Vec<Range<usize>>,
+    ) {
         let shift = within.start;
         let mut stream = words.token_stream(&text[within]);
         while let Some(token) = stream.next() {
