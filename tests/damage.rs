@@ -38,10 +38,19 @@ const KINDS: [&str; 9] = [
 ];
 
 /// A project copy with a seed index that has deletions (a document
-/// changed after the first build), so every kind of file exists.
+/// changed after the first build), so every kind of file exists. Its
+/// imports leave up to eight segments: merged, the changed document's
+/// segment would lose its deletions.
 fn seed_project() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let project = project_copy();
     let config = project.path().join("index-config/nutgraf.toml");
+    let settings = std::fs::read_to_string(&config).unwrap();
+    assert!(settings.contains("\nsegments = 0\n"));
+    std::fs::write(
+        &config,
+        settings.replace("\nsegments = 0\n", "\nsegments = 8\n"),
+    )
+    .unwrap();
     let index = project.path().join("idx");
     build_index(&config, &index);
     let seed = project.path().join("seeds/004_695256bb226bb410.txt");

@@ -767,3 +767,60 @@ fn killed_at_random_moments_again_and_again_the_import_ends_as_a_clean_one() {
         assert_eq!(ids(&idx), ids(&clean), "{query}");
     }
 }
+
+/// The segments in `meta.json` and their live units.
+fn segment_units(dir: &Path) -> Vec<u64> {
+    let meta: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
+    meta["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let deleted = s["deletes"]["num_deleted_docs"].as_u64().unwrap_or(0);
+            s["max_doc"].as_u64().unwrap() - deleted
+        })
+        .collect()
+}
+
+/// However many commits an import makes, it ends with `[index] segments`
+/// segments of about equal size (a query pays for every segment); an
+/// import that changes one document merges nothing large again.
+#[test]
+fn an_import_ends_with_the_segments_the_config_asks_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let n = 3_000;
+    let (config, data) = big_collection(tmp.path(), n);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("[index]\n", "[index]\nsegments = 3\n"),
+    )
+    .unwrap();
+    let idx = tmp.path().join("idx");
+    let (code, _, err) = index(&config, &idx, &["--commit-every", "200"]);
+    assert_eq!(code, 0, "{err}");
+    let units = segment_units(&idx);
+    assert_eq!(units.len(), 3, "{units:?}");
+    assert_eq!(units.iter().sum::<u64>(), 3 * n as u64);
+    let (least, most) = (units.iter().min().unwrap(), units.iter().max().unwrap());
+    assert!(most - least <= 3 * 200 * 2, "{units:?}");
+    assert_eq!(
+        json_on(&config, &idx, &["search", "\"story 1234\"", "--json"])["total_hits"],
+        3
+    );
+    // One story changed: its new units are a small segment of their own.
+    let stories = std::fs::read_to_string(&data).unwrap();
+    std::fs::write(
+        &data,
+        stories.replace("story 17 about", "story 17 now about"),
+    )
+    .unwrap();
+    let (code, r, err) = index(&config, &idx, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["documents_replaced"], 1, "{r}");
+    let after = segment_units(&idx);
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after.iter().sum::<u64>(), 3 * n as u64);
+    assert!(after.contains(&3), "{after:?}");
+}

@@ -38,6 +38,9 @@ pub struct IndexSettings {
     pub memory_budget_mb: usize,
     /// Indexing threads (0 = one per core, at most 4).
     pub threads: usize,
+    /// Segments an import leaves, about equal (0 = one per core, at most
+    /// 8: a search runs one segment per core).
+    pub segments: usize,
     /// How much more a match in the title weighs than one in the text.
     pub title_boost: f32,
 }
@@ -105,6 +108,7 @@ struct RawIndex {
     language: Option<String>,
     memory_budget_mb: Option<usize>,
     threads: Option<usize>,
+    segments: Option<usize>,
     title_boost: Option<f32>,
 }
 
@@ -152,6 +156,7 @@ impl Config {
             language: "english".to_string(),
             memory_budget_mb: 256,
             threads: 0,
+            segments: 0,
             title_boost: DEFAULT_TITLE_BOOST,
         };
         if let Some(raw) = &main.index {
@@ -179,6 +184,7 @@ impl Config {
                 index.memory_budget_mb = mb;
             }
             index.threads = raw.threads.unwrap_or(0);
+            index.segments = raw.segments.unwrap_or(0);
             if let Some(b) = raw.title_boost {
                 if !(b.is_finite() && b > 0.0) {
                     return Err(err(

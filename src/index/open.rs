@@ -264,6 +264,13 @@ fn read_meta(
     Ok((info.unwrap_or_default(), fields))
 }
 
+/// Threads a search runs its segments on: one per core, at most 8. An
+/// import leaves at most this many segments (see
+/// [`crate::index::writer::UnitWriter::finish`]).
+pub fn search_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
 impl UnitIndex {
     /// Opens an existing index, checking the files that changed since
     /// they were last found intact (see [`integrity`]).

@@ -182,7 +182,8 @@ pub fn update(
         clusters,
         held_ids,
         held: BTreeMap::new(),
-        writer: UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?,
+        writer: UnitWriter::new(&index, config.index.memory_budget_mb, config.index.threads)?
+            .leaving_segments(config.index.segments),
         fingerprint: splitter.fingerprint().to_string(),
         splitter,
         existing,

@@ -91,7 +91,7 @@ impl Searcher {
         let mut index = UnitIndex::open_verified(dir, Verification::ChangedRecorded)?;
         // Segments are searched in parallel: a broad query on a big index
         // finishes in about 1/cores of the time.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let threads = crate::index::open::search_threads();
         if threads > 1 {
             index
                 .index
