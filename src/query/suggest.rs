@@ -139,30 +139,34 @@ fn surface(
     term: &str,
     typed_key: &str,
 ) -> Option<String> {
-    // The first units of the term's postings, one per segment: no
-    // scoring, and no search handed to the worker threads (forty of
-    // those made a query of two unknown words take 18 ms). Several
-    // units, since one may hold only another form ("impeached" where
-    // "impeachment" was meant).
+    // The first units of the term's postings: no scoring, and no search
+    // handed to the worker threads (forty of those made a query of two
+    // unknown words take 18 ms). Several units, since one may hold only
+    // another form ("impeached" where "impeachment" was meant).
     const UNITS: usize = 3;
     let key = Term::from_field_text(fields.text, term);
-    let units = searcher
-        .segment_readers()
-        .iter()
-        .enumerate()
-        .filter_map(|(ord, segment)| {
-            let inverted = segment.inverted_index(fields.text).ok()?;
-            let mut postings = inverted
-                .read_postings(&key, IndexRecordOption::Basic)
-                .ok()??;
-            let alive = segment.alive_bitset();
-            let mut doc = postings.doc();
-            while doc != TERMINATED && alive.is_some_and(|a| !a.is_alive(doc)) {
-                doc = postings.advance();
+    let mut units = Vec::with_capacity(UNITS);
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let Some(mut postings) = segment
+            .inverted_index(fields.text)
+            .ok()
+            .and_then(|inverted| inverted.read_postings(&key, IndexRecordOption::Basic).ok())
+            .flatten()
+        else {
+            continue;
+        };
+        let alive = segment.alive_bitset();
+        let mut doc = postings.doc();
+        while doc != TERMINATED && units.len() < UNITS {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                units.push(DocAddress::new(ord as u32, doc));
             }
-            (doc != TERMINATED).then(|| DocAddress::new(ord as u32, doc))
-        })
-        .take(UNITS);
+            doc = postings.advance();
+        }
+        if units.len() == UNITS {
+            break;
+        }
+    }
     let mut analyzer = analysis::text_analyzer();
     let mut name = analysis::name_analyzer();
     // Stemming keeps a word's first letter: words that start otherwise
