@@ -143,6 +143,21 @@ fn prefix_expands_and_marks_every_form() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("column 1"));
 }
 
+/// A prefix holds the word itself, even where its stem does not start
+/// with it ("policy" is indexed as "polici").
+#[test]
+fn a_prefix_holds_the_whole_word() {
+    for word in ["policy", "country", "security"] {
+        let whole = ids(&search(word, &[]));
+        let prefixed = ids(&search(&format!("{word}*"), &[]));
+        assert!(!whole.is_empty(), "{word}");
+        assert!(
+            whole.is_subset(&prefixed),
+            "{word}*: {prefixed:?} lacks some of {whole:?}"
+        );
+    }
+}
+
 #[test]
 fn fuzzy_is_opt_in() {
     assert_eq!(hits(&search("Khanim", &[])).len(), 0);

@@ -772,7 +772,8 @@ impl<'a, 'c> Compiler<'a, 'c> {
     }
 
     /// `normali*`. The index holds stems ("normalization" is "normal"), so
-    /// a prefix also takes a stem that it extends by a few letters.
+    /// a prefix also takes a stem that it extends by a few letters, and
+    /// the stem of the prefix read as a whole word.
     fn prefix(
         &mut self,
         text: &str,
@@ -796,9 +797,13 @@ impl<'a, 'c> Compiler<'a, 'c> {
                     &format!("start with `{last}`"),
                     "add letters before the `*`",
                 )?;
+                // The word itself, whose stem may not start with it
+                // (`story*` holds "story", indexed as "stori").
+                let whole = analysis::terms(&mut analysis::text_analyzer(), last);
                 let chars: Vec<char> = last.chars().collect();
-                for keep in chars.len().saturating_sub(3).max(4)..chars.len() {
-                    let stem: String = chars[..keep].iter().collect();
+                let shorter = (chars.len().saturating_sub(3).max(4)..chars.len())
+                    .map(|keep| chars[..keep].iter().collect::<String>());
+                for stem in whole.into_iter().chain(shorter) {
                     if lex.doc_freq(&stem) > 0 && !found.contains(&stem) {
                         found.push(stem);
                     }
