@@ -41,6 +41,10 @@ use crate::text::snippet::Highlighter;
 /// its wake-up (`impeachment`, 21,777 units: 0.65 ms instead of 0.98).
 const PARALLEL_FROM_POSTINGS: u64 = 2_000;
 
+/// Hits on a page from which they are read on the search threads (waking
+/// one costs about as much as reading three hits).
+const PARALLEL_FROM_HITS: usize = 6;
+
 /// The postings a query reads through in the whole index, estimated from its
 /// largest segment (one dictionary lookup per term). A query without
 /// terms (every unit) counts as all of them.
@@ -525,7 +529,42 @@ impl Searcher {
     }
 
     /// As [`Searcher::hits`]; None when the deadline passed first.
+    ///
+    /// A hit costs tens of microseconds (a store block decompressed, a
+    /// snippet marked), so a page of [`PARALLEL_FROM_HITS`] or more is
+    /// read in parts on the search threads, each with its own reader.
     pub(crate) fn hits_until(
+        &self,
+        searcher: &tantivy::Searcher,
+        ranked: &[(f32, DocAddress)],
+        highlighter: &Highlighter,
+        deadline: Option<Instant>,
+    ) -> Result<Option<Vec<Hit>>> {
+        let threads = crate::index::open::search_threads();
+        if threads < 2 || ranked.len() < PARALLEL_FROM_HITS {
+            return self.read_hits(searcher, ranked, highlighter, deadline);
+        }
+        let parts = ranked.chunks(ranked.len().div_ceil(threads));
+        let read =
+            |part: &[(f32, DocAddress)]| Ok(self.read_hits(searcher, part, highlighter, deadline));
+        let mut hits = Vec::with_capacity(ranked.len());
+        for part in self
+            .index
+            .index
+            .search_executor()
+            .map(read, parts)
+            .map_err(|e| self.err(e))?
+        {
+            match part? {
+                Some(part) => hits.extend(part),
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(hits))
+    }
+
+    /// Reads hits in order on this thread.
+    fn read_hits(
         &self,
         searcher: &tantivy::Searcher,
         ranked: &[(f32, DocAddress)],
@@ -535,8 +574,7 @@ impl Searcher {
         let mut reader = self.unit_reader(searcher);
         let mut hits = Vec::with_capacity(ranked.len().min(1024));
         for &(score, addr) in ranked {
-            // A hit costs microseconds (a stored block read, a snippet):
-            // the clock is read every 64 of them.
+            // The clock is read every 64 hits.
             if hits.len() % 64 == 63 && past(deadline) {
                 return Ok(None);
             }
