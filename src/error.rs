@@ -58,6 +58,15 @@ pub enum Error {
     },
     #[error("{0}")]
     Input(String),
+    /// The search cluster a server answers from (`serve --backend`) or an
+    /// export writes to could not be reached, refused, or answered what
+    /// nutgraf cannot read. The message names the cluster and the fix.
+    #[error("{0}")]
+    Cluster(String),
+    /// What was asked cannot be answered in this mode (e.g. copy folding
+    /// when a cluster answers); the message says what can.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("index error at {dir}: {source}")]
     Tantivy {
         dir: PathBuf,

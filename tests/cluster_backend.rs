@@ -635,3 +635,39 @@ fn search_all_reads_every_match_page_by_page() {
     first.assert();
     rest.assert();
 }
+
+/// `serve --backend`: a cluster that fails a search is the gateway's
+/// fault (502, its reason quoted), and what a cluster cannot answer is
+/// not implemented in this mode (501); neither is the server's own error.
+#[test]
+fn a_server_on_a_failing_cluster_answers_502_and_501() {
+    let mut server = Server::new();
+    let _index = serve_index(&mut server);
+    let _failing = server
+        .mock("POST", "/nutgraf/_search")
+        .with_status(500)
+        .with_body(r#"{"error":{"root_cause":[{"type":"node_not_connected_exception","reason":"node left the cluster"}],"type":"search_phase_execution_exception","reason":"all shards failed"},"status":500}"#)
+        .create();
+    let served = start_with(&default_config(), index(), &["--backend", &url(&server)]);
+    let get = |path: &str| {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", served.url))
+            .send()
+            .expect("the server answers");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().expect("a JSON body"))
+    };
+    let (status, body) = get("/api/search?q=oil");
+    assert_eq!(status, 502, "{body}");
+    let said = body["error"].as_str().unwrap();
+    assert!(
+        said.contains("answered 500") && said.contains("node left the cluster"),
+        "{said}"
+    );
+    let (status, body) = get("/api/search?q=oil&explain=true");
+    assert_eq!(status, 501, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("--explain"),
+        "{body}"
+    );
+}

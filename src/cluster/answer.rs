@@ -16,7 +16,7 @@ use crate::search::response::{FacetCounts, Facets, Hit};
 use crate::text::snippet::{snippet_with_marks, SNIPPET_BYTES};
 
 fn bad(what: &str) -> Error {
-    Error::Input(format!(
+    Error::Cluster(format!(
         "the cluster's answer is not what nutgraf expects ({what}); is the URL an OpenSearch or Elasticsearch index exported by `nutgraf export --to`?"
     ))
 }

@@ -209,7 +209,7 @@ impl Client {
                 wait = (wait * 2).min(self.retry.max_wait);
             }
         }
-        Err(Error::Input(format!(
+        Err(Error::Cluster(format!(
             "{what} at {}: {last} (tried {attempts} times). {}",
             self.target.url(),
             fix_hint(&last, what)
@@ -243,7 +243,7 @@ pub fn refused(target: &Target, what: &str, answer: &Answer) -> Error {
         ),
         _ => String::new(),
     };
-    Error::Input(format!(
+    Error::Cluster(format!(
         "{what} at {}: the cluster answered {}: {}.{hint}",
         target.url(),
         answer.status,

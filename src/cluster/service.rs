@@ -137,7 +137,7 @@ impl ClusterService {
                 })
                 .collect())
         });
-        got.as_ref().map_err(|e| Error::Input(e.clone()))
+        got.as_ref().map_err(|e| Error::Cluster(e.clone()))
     }
 
     /// The values a user's value selects, forgivingly as locally (author
@@ -328,7 +328,7 @@ impl ClusterService {
     }
 
     fn unavailable(what: &str, instead: &str) -> Error {
-        Error::Input(format!(
+        Error::Unavailable(format!(
             "{what} is not available with --backend (a cluster cannot answer it as nutgraf does); {instead}"
         ))
     }

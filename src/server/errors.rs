@@ -58,6 +58,9 @@ impl From<Error> for ApiError {
             // The search stopped itself at its deadline: the server is
             // busy or the query too costly, not the request malformed.
             Error::Timeout { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            // The cluster the server answers from failed it.
+            Error::Cluster(_) => StatusCode::BAD_GATEWAY,
+            Error::Unavailable(_) => StatusCode::NOT_IMPLEMENTED,
             // `Input` is a bad file or a damaged index here, never a bad
             // request: the server's fault.
             Error::Input(_)
@@ -161,6 +164,11 @@ mod tests {
                 source: io::Error::other("disk")
             }),
             StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(status(Error::Cluster("x".into())), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            status(Error::Unavailable("x".into())),
+            StatusCode::NOT_IMPLEMENTED
         );
         assert_eq!(status(Error::Query("x".into())), StatusCode::BAD_REQUEST);
         assert_eq!(status(Error::Filter("x".into())), StatusCode::BAD_REQUEST);
