@@ -27,12 +27,12 @@ use std::hash::BuildHasherDefault;
 
 use tantivy::query::{BooleanQuery, EnableScoring, Query, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
+use tantivy::{TantivyDocument, Term};
 
 use crate::error::{Error, Result};
 use crate::index::open::UnitIndex;
 use crate::index::schema::Fields;
-use crate::index::stored::{cluster_column, stored_str};
+use crate::index::stored::{cluster_column, first_units, stored_str};
 use crate::model::report::CopyCounts;
 use crate::text::analysis;
 use crate::text::shingles::{
@@ -234,14 +234,7 @@ impl CopyClusters {
         let mut found = Vec::new();
         for (ord, segment) in earlier.searcher.segment_readers().iter().enumerate() {
             let mut scorer = weight.scorer(segment, 1.0).map_err(err)?;
-            let alive = segment.alive_bitset();
-            let mut doc = scorer.doc();
-            while doc != TERMINATED && found.len() < LOOKUP_CANDIDATES {
-                if alive.is_none_or(|a| a.is_alive(doc)) {
-                    found.push(DocAddress::new(ord as u32, doc));
-                }
-                doc = scorer.advance();
-            }
+            first_units(&mut *scorer, ord, segment, LOOKUP_CANDIDATES, &mut found);
         }
         let ours = runs(words);
         let mut best: Option<(f64, u64)> = None;

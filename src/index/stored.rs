@@ -18,7 +18,7 @@ use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, TantivyDocument, Term};
+use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
 
 use crate::error::{Error, Result};
 use crate::index::schema::{name, Fields};
@@ -211,6 +211,25 @@ impl ClusterColumns {
             .and_then(Option::as_ref)
             .and_then(|c| c.first(addr.doc_id))
             .unwrap_or(0)
+    }
+}
+
+/// Adds the units of segment `ord` that `docs` finds, not deleted, to
+/// `out` until it holds `limit`.
+pub fn first_units(
+    docs: &mut dyn DocSet,
+    ord: usize,
+    segment: &tantivy::SegmentReader,
+    limit: usize,
+    out: &mut Vec<DocAddress>,
+) {
+    let alive = segment.alive_bitset();
+    let mut doc = docs.doc();
+    while doc != TERMINATED && out.len() < limit {
+        if alive.is_none_or(|a| a.is_alive(doc)) {
+            out.push(DocAddress::new(ord as u32, doc));
+        }
+        doc = docs.advance();
     }
 }
 

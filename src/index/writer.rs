@@ -395,6 +395,33 @@ mod storage_tests {
         }
     }
 
+    /// A unit index over a tantivy index of this schema.
+    fn unit_index(index: Index, fields: Fields) -> UnitIndex {
+        analysis::register(&index);
+        UnitIndex {
+            dir: PathBuf::from("idx"),
+            index,
+            fields,
+            info: IndexInfo::default(),
+        }
+    }
+
+    /// A document `i` of the given text.
+    fn document(i: usize, text: String) -> Document {
+        Document {
+            id: format!("doc-{i}"),
+            title: format!("Title {i}"),
+            authors: vec!["A. Writer".into()],
+            outlet: "Outlet".into(),
+            stance: "neutral".into(),
+            genre: "news".into(),
+            published: None,
+            url: None,
+            stance_overrides: BTreeMap::new(),
+            text,
+        }
+    }
+
     #[test]
     fn the_payload_carries_a_checksum_of_the_info() {
         let mut info = IndexInfo {
@@ -463,29 +490,14 @@ mod storage_tests {
     #[test]
     fn an_import_ends_with_one_segment_per_search_thread() {
         let fields = Fields::new();
-        let index = Index::create_in_ram(fields.schema.clone());
-        analysis::register(&index);
-        let index = UnitIndex {
-            dir: PathBuf::from("idx"),
-            index,
-            fields,
-            info: IndexInfo::default(),
-        };
+        let index = unit_index(Index::create_in_ram(fields.schema.clone()), fields);
         let splitter = Splitter::new(&Default::default()).unwrap();
         let mut writer = UnitWriter::new(&index, 16, 2).unwrap();
         for i in 0..12 {
-            let document = Document {
-                id: format!("doc-{i}"),
-                title: format!("Title {i}"),
-                authors: vec!["A. Writer".into()],
-                outlet: "Outlet".into(),
-                stance: "neutral".into(),
-                genre: "news".into(),
-                published: None,
-                url: None,
-                stance_overrides: BTreeMap::new(),
-                text: format!("First paragraph of {i}.\n\nSecond paragraph of {i}."),
-            };
+            let document = document(
+                i,
+                format!("First paragraph of {i}.\n\nSecond paragraph of {i}."),
+            );
             writer
                 .put_document(&document, "hash", &units(&document, &splitter), &[])
                 .unwrap();
@@ -510,31 +522,14 @@ mod storage_tests {
             room: Arc::new(AtomicUsize::new(200_000)),
         };
         let index = Index::create(device, fields.schema.clone(), IndexSettings::default()).unwrap();
-        analysis::register(&index);
-        let index = UnitIndex {
-            dir: PathBuf::from("idx"),
-            index,
-            fields,
-            info: IndexInfo::default(),
-        };
+        let index = unit_index(index, fields);
         let splitter = Splitter::new(&Default::default()).unwrap();
         let mut writer = UnitWriter::new(&index, 16, 1).unwrap();
         let mut failure = None;
         // Enough text to fill the indexing budget and force a flush to
         // the full device, then more writes meet the stopped thread.
         for i in 0..20_000 {
-            let document = Document {
-                id: format!("doc-{i}"),
-                title: format!("Title {i}"),
-                authors: vec!["A. Writer".into()],
-                outlet: "Outlet".into(),
-                stance: "neutral".into(),
-                genre: "news".into(),
-                published: None,
-                url: None,
-                stance_overrides: BTreeMap::new(),
-                text: format!("Paragraph {i} says something long enough to count, word {i} after word {i}.\n\nAnother paragraph {i}, with more words in it to fill the memory budget sooner."),
-            };
+            let document = document(i, format!("Paragraph {i} says something long enough to count, word {i} after word {i}.\n\nAnother paragraph {i}, with more words in it to fill the memory budget sooner."));
             let units = units(&document, &splitter);
             if let Err(e) = writer.put_document(&document, "hash", &units, &[]) {
                 failure = Some(e);

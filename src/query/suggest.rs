@@ -5,10 +5,11 @@
 use std::time::Instant;
 
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
+use tantivy::{TantivyDocument, Term};
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::index::schema::Fields;
+use crate::index::stored::first_units;
 use crate::index::stored_str;
 use crate::query::lexicon::{Expansion, Lexicon};
 use crate::query::Missing;
@@ -155,14 +156,7 @@ fn surface(
         else {
             continue;
         };
-        let alive = segment.alive_bitset();
-        let mut doc = postings.doc();
-        while doc != TERMINATED && units.len() < UNITS {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                units.push(DocAddress::new(ord as u32, doc));
-            }
-            doc = postings.advance();
-        }
+        first_units(&mut postings, ord, segment, UNITS, &mut units);
         if units.len() == UNITS {
             break;
         }
