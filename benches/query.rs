@@ -1,6 +1,8 @@
 //! Query latency with criterion: each query of the shipped query files run
 //! exactly as `nutgraf search` runs it (top 10 with snippets, every facet
-//! count).
+//! count); and the two parts of it after the collector, for the same
+//! queries: reading a page of ten hits (store reads, document records,
+//! snippets; `page/`) and marking their snippets alone (`snippets/`).
 //!
 //! By default on the five seed articles, indexed into a scratch folder,
 //! so the benchmark runs anywhere. With `NUTGRAF_BENCH_INDEX=DIR` pointing
@@ -15,7 +17,9 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, Criterion};
 use nutgraf::index::{update, IndexOptions, Silent};
 use nutgraf::search::query_file::{read_queries, QueryLine};
+use nutgraf::text::snippet::Highlighter;
 use nutgraf::{Config, Searcher};
+use tantivy::collector::TopDocs;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -45,15 +49,55 @@ fn queries(c: &mut Criterion) {
         }
     };
     let searcher = open(&dir);
-    for (name, list) in sets {
+    for (name, list) in &sets {
         let mut group = c.benchmark_group(format!("search/{name}"));
-        for q in &list {
+        for q in list {
             let label = format!("{}{}", q.request.query, filters_label(q));
             group.bench_function(label, |b| {
                 b.iter(|| searcher.search(&q.request).unwrap().total_hits)
             });
         }
         group.finish();
+    }
+    let tantivy = searcher.tantivy_searcher();
+    for (name, list) in &sets {
+        let mut reads = c.benchmark_group(format!("page/{name}"));
+        let mut pages = Vec::new();
+        for q in list {
+            let text = &q.request.query;
+            let node = Searcher::parse(text).unwrap();
+            let compiled = searcher
+                .compile(&tantivy, text, node.as_ref(), true)
+                .unwrap();
+            let top = tantivy
+                .search(&*compiled.query, &TopDocs::with_limit(10).order_by_score())
+                .unwrap();
+            let highlighter = Highlighter::new(compiled.highlight);
+            let label = format!("{text}{}", filters_label(q));
+            reads.bench_function(&label, |b| {
+                b.iter(|| searcher.hits(&tantivy, &top, &highlighter).unwrap().len())
+            });
+            let texts: Vec<String> = searcher
+                .hits(&tantivy, &top, &highlighter)
+                .unwrap()
+                .into_iter()
+                .map(|h| h.unit.text)
+                .collect();
+            pages.push((label, highlighter, texts));
+        }
+        reads.finish();
+        let mut marks = c.benchmark_group(format!("snippets/{name}"));
+        for (label, highlighter, texts) in &pages {
+            marks.bench_function(label, |b| {
+                b.iter(|| {
+                    texts
+                        .iter()
+                        .map(|t| highlighter.snippet(t).text.len())
+                        .sum::<usize>()
+                })
+            });
+        }
+        marks.finish();
     }
 }
 
