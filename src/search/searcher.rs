@@ -80,6 +80,8 @@ pub struct Searcher {
     catalog: Mutex<Option<Arc<FacetValues>>>,
     /// The copy cluster columns of the last generation read.
     clusters: Mutex<Option<Arc<ClusterColumns>>>,
+    /// Threads a search runs on (asking the system costs file reads).
+    threads: usize,
 }
 
 impl Searcher {
@@ -127,6 +129,7 @@ impl Searcher {
             reader,
             catalog: Mutex::new(None),
             clusters: Mutex::new(None),
+            threads,
         })
     }
 
@@ -540,11 +543,10 @@ impl Searcher {
         highlighter: &Highlighter,
         deadline: Option<Instant>,
     ) -> Result<Option<Vec<Hit>>> {
-        let threads = crate::index::open::search_threads();
-        if threads < 2 || ranked.len() < PARALLEL_FROM_HITS {
+        if self.threads < 2 || ranked.len() < PARALLEL_FROM_HITS {
             return self.read_hits(searcher, ranked, highlighter, deadline);
         }
-        let parts = ranked.chunks(ranked.len().div_ceil(threads));
+        let parts = ranked.chunks(ranked.len().div_ceil(self.threads));
         let read =
             |part: &[(f32, DocAddress)]| Ok(self.read_hits(searcher, part, highlighter, deadline));
         let mut hits = Vec::with_capacity(ranked.len());
