@@ -1,6 +1,7 @@
 //! The tantivy index: its [`schema`] and fields; [`open`]ing a folder and
 //! what an index knows about itself; the [`writer`] that turns units into
-//! tantivy documents, each unit with its copy cluster ([`copies`]);
+//! tantivy documents, each unit with its copy cluster ([`copies`]), and
+//! ends an import with one segment per core;
 //! [`update`], which brings an index up to date with the
 //! configured collections (skips, replacements, deletions, commits);
 //! reading stored units back ([`stored`]); and checking every file against
