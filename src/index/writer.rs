@@ -157,9 +157,9 @@ impl<'a> UnitWriter<'a> {
         Ok(())
     }
 
-    /// Waits for merges to finish, merges the committed segments into
-    /// about one per search thread (or as many as asked), of about equal
-    /// size, and releases the lock.
+    /// Releases the writer (and its lock), then merges the committed
+    /// segments into about one per search thread (or as many as asked),
+    /// of about equal size.
     ///
     /// Every segment costs a query a term lookup and a scorer per word,
     /// however few units it holds, segments beyond one per core add no

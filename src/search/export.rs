@@ -85,9 +85,7 @@ impl Searcher {
         let relaxed = counted.relaxed;
         // The scores are not needed any more: 8 bytes a match, not 16.
         let ranked: Vec<DocAddress> = counted.top.into_iter().map(|(_, a)| a).collect();
-        let readers = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .clamp(1, MAX_READERS);
+        let readers = self.threads.clamp(1, MAX_READERS);
         if readers == 1 || ranked.len() <= CHUNK {
             let mut reader = self.unit_reader(&searcher).with_record_limit(RECORDS_KEPT);
             for &addr in &ranked {

@@ -81,7 +81,7 @@ pub struct Searcher {
     /// The copy cluster columns of the last generation read.
     clusters: Mutex<Option<Arc<ClusterColumns>>>,
     /// Threads a search runs on (asking the system costs file reads).
-    threads: usize,
+    pub(super) threads: usize,
 }
 
 impl Searcher {
