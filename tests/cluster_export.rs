@@ -51,6 +51,17 @@ fn the_mapping_reproduces_nutgraf_s_analysis_and_matches_its_golden_copy() {
     let m: Value = serde_json::from_str(&written).unwrap();
     let analyzer = &m["settings"]["analysis"]["analyzer"]["nutgraf_text"];
     assert_eq!(analyzer["tokenizer"], "standard");
+    // Words split where a letter meets a digit, both ways, before the
+    // tokenizer: "F35" is "F 35" as in nutgraf.
+    assert_eq!(
+        analyzer["char_filter"],
+        serde_json::json!(["nutgraf_letter_digit", "nutgraf_digit_letter"])
+    );
+    let char_filters = &m["settings"]["analysis"]["char_filter"];
+    for name in ["nutgraf_letter_digit", "nutgraf_digit_letter"] {
+        assert_eq!(char_filters[name]["type"], "pattern_replace");
+        assert_eq!(char_filters[name]["replacement"], "$1 $2");
+    }
     assert_eq!(
         analyzer["filter"],
         serde_json::json!([

@@ -2,8 +2,9 @@
 //! unit. The field names are the JSON contract's (`search --json`), so a
 //! unit in the cluster reads like a hit.
 //!
-//! Analysis: the standard tokenizer (Unicode word boundaries, as nutgraf's
-//! tokenizer), English possessives removed, lower case, ASCII folding,
+//! Analysis: words split where a letter meets a digit, the standard
+//! tokenizer (Unicode word boundaries, as nutgraf's tokenizer), English
+//! possessives removed, lower case, ASCII folding,
 //! Snowball English stemming: the same steps as nutgraf's `text` analyzer.
 //! What differs is said in `_meta.differences`, since JSON holds no
 //! comments.
@@ -35,9 +36,17 @@ pub fn index_body() -> Value {
                     "nutgraf_possessive": { "type": "stemmer", "language": "possessive_english" },
                     "nutgraf_snowball": { "type": "snowball", "language": "English" }
                 },
+                // A word splits where a letter meets a digit ("F35" is
+                // "F 35"), as nutgraf's tokenizer splits it; two filters,
+                // since regex matches do not overlap ("a1b2").
+                "char_filter": {
+                    "nutgraf_letter_digit": { "type": "pattern_replace", "pattern": "(\\p{L})(\\p{N})", "replacement": "$1 $2" },
+                    "nutgraf_digit_letter": { "type": "pattern_replace", "pattern": "(\\p{N})(\\p{L})", "replacement": "$1 $2" }
+                },
                 "analyzer": {
                     TEXT_ANALYZER: {
                         "type": "custom",
+                        "char_filter": ["nutgraf_letter_digit", "nutgraf_digit_letter"],
                         "tokenizer": "standard",
                         "filter": ["nutgraf_possessive", "lowercase", "asciifolding", "nutgraf_snowball"]
                     }

@@ -21,7 +21,7 @@ use crate::text::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Field names, as written in queries (`title:`, `author:`...) and in the
 /// index files.

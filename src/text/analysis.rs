@@ -69,14 +69,16 @@ pub fn text_analyzer_steps() -> (TextAnalyzer, TextAnalyzer) {
 }
 
 /// The running-text analyzer without English function words ("no",
-/// "their", "since", "well"): the words that can carry a claim. Its terms
-/// are the index's terms (function words are only left out).
+/// "their", "since", "well") and lone letters (the "s" of "1990s", the
+/// "F" of "F-35"): the words that can carry a claim. Its terms are the
+/// index's terms (these are only left out).
 pub fn claim_analyzer() -> TextAnalyzer {
+    let letters = ('a'..='z').map(String::from);
     TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
         .filter(LowerCaser)
         .filter(StopWordFilter::remove(
-            FUNCTION_WORDS.iter().map(|w| w.to_string()),
+            FUNCTION_WORDS.iter().map(|w| w.to_string()).chain(letters),
         ))
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::new(Language::English))
@@ -283,8 +285,11 @@ pub fn terms_with_positions(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usi
     out
 }
 
-/// Splits text into words at Unicode word boundaries and normalises
-/// apostrophes inside each word. Offsets always cover the original word.
+/// Splits text into words at Unicode word boundaries, and words at each
+/// change between letters and digits ("F35" and "F-35", "COVID19" and
+/// "COVID-19", "Deltex1" and "Deltex 1" meet, as Lucene's word-delimiter
+/// filter splits them), and normalises apostrophes inside each word.
+/// Offsets always cover the original characters.
 #[derive(Clone, Default)]
 pub struct WordTokenizer {
     token: Token,
@@ -292,6 +297,9 @@ pub struct WordTokenizer {
 
 pub struct WordTokenStream<'a> {
     words: unicode_segmentation::UWordBoundIndices<'a>,
+    /// What is left of the current word after a letter-digit split, and
+    /// where it starts in the text.
+    rest: (usize, &'a str),
     token: &'a mut Token,
 }
 
@@ -302,6 +310,7 @@ impl Tokenizer for WordTokenizer {
         self.token.reset();
         WordTokenStream {
             words: text.split_word_bound_indices(),
+            rest: (0, ""),
             token: &mut self.token,
         }
     }
@@ -309,7 +318,16 @@ impl Tokenizer for WordTokenizer {
 
 impl TokenStream for WordTokenStream<'_> {
     fn advance(&mut self) -> bool {
-        for (offset, word) in self.words.by_ref() {
+        loop {
+            if self.rest.1.is_empty() {
+                match self.words.next() {
+                    Some(next) => self.rest = next,
+                    None => return false,
+                }
+            }
+            let (offset, rest) = self.rest;
+            let (word, after) = rest.split_at(letters_or_digits(rest));
+            self.rest = (offset + word.len(), after);
             if !word.chars().any(char::is_alphanumeric) {
                 continue;
             }
@@ -323,7 +341,6 @@ impl TokenStream for WordTokenStream<'_> {
             self.token.position = self.token.position.wrapping_add(1);
             return true;
         }
-        false
     }
 
     fn token(&self) -> &Token {
@@ -333,6 +350,27 @@ impl TokenStream for WordTokenStream<'_> {
     fn token_mut(&mut self) -> &mut Token {
         self.token
     }
+}
+
+/// The length of a word's first run of letters or of digits: where a
+/// letter meets a digit or a digit a letter. Other characters (the dot of
+/// "2.5" or of "U.S.", apostrophes) stay with the run they follow.
+fn letters_or_digits(word: &str) -> usize {
+    let mut run: Option<bool> = None;
+    for (i, c) in word.char_indices() {
+        let digit = if c.is_numeric() {
+            true
+        } else if c.is_alphabetic() {
+            false
+        } else {
+            continue;
+        };
+        match run {
+            Some(d) if d != digit => return i,
+            _ => run = Some(digit),
+        }
+    }
+    word.len()
 }
 
 fn is_apostrophe(c: char) -> bool {
@@ -410,6 +448,42 @@ mod tests {
         assert_eq!(name("U.S."), vec!["us"]);
         assert_eq!(name("2.5 60%"), vec!["2.5", "60"]);
         assert_eq!(text("Section 907"), vec!["section", "907"]);
+    }
+
+    #[test]
+    fn letters_and_digits_split_apart() {
+        assert_eq!(text("F35"), text("F-35"));
+        assert_eq!(text("COVID19"), vec!["covid", "19"]);
+        assert_eq!(text("Deltex1 binds"), text("Deltex 1 binds"));
+        assert_eq!(text("1.5mg of 2.5"), vec!["1.5", "mg", "of", "2.5"]);
+        assert_eq!(
+            text("the 1990s, B2x's"),
+            vec!["the", "1990", "s", "b", "2", "x"]
+        );
+        assert_eq!(name("U.S. G7"), vec!["us", "g", "7"]);
+    }
+
+    #[test]
+    fn a_split_words_parts_keep_their_place_in_the_text() {
+        let mut a = text_analyzer();
+        let mut stream = a.token_stream("see F35A now");
+        let mut got = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            got.push((t.text.clone(), t.offset_from, t.offset_to, t.position));
+        }
+        let want = [
+            ("see", 0, 3, 0),
+            ("f", 4, 5, 1),
+            ("35", 5, 7, 2),
+            ("a", 7, 8, 3),
+            ("now", 9, 12, 4),
+        ];
+        let want: Vec<(String, usize, usize, usize)> = want
+            .iter()
+            .map(|(w, a, b, p)| (w.to_string(), *a, *b, *p))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]
