@@ -450,10 +450,10 @@ fn eval_scores_a_tiny_beir_collection_as_computed_by_hand() {
 }
 
 /// The published baseline is nDCG@10 = 0.679 (flat BM25); nutgraf must
-/// reach it.
+/// reach it, and the 0.700 the ranking is held to.
 #[test]
 #[ignore = "needs ../shared/data/beir/scifact (README: data sets): run by .ci/run"]
-fn eval_on_scifact_reaches_the_bm25_baseline() {
+fn eval_on_scifact_reaches_the_bm25_baseline_and_0_700() {
     let scifact = root().join("../shared/data/beir/scifact");
     assert!(
         scifact.join("corpus.jsonl").is_file(),
@@ -464,7 +464,9 @@ fn eval_on_scifact_reaches_the_bm25_baseline() {
     assert_eq!(v["queries"], 300);
     let ndcg = v["ndcg@10"].as_f64().unwrap();
     assert!(ndcg >= 0.679, "nDCG@10 {ndcg} is below the BM25 baseline");
-    // README's figure with the train-tuned weights (0.696): a change of
-    // ranking that loses it shows here.
-    assert!(ndcg >= 0.695, "nDCG@10 {ndcg} is below README's 0.696");
+    // README's figure with the train-tuned weights and letters and digits
+    // apart (0.708): a change of analysis or ranking that loses it shows
+    // here.
+    assert!(ndcg >= 0.700, "nDCG@10 {ndcg} is below the 0.700 bar");
+    assert!(ndcg >= 0.707, "nDCG@10 {ndcg} is below README's 0.708");
 }
