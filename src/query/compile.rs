@@ -337,6 +337,24 @@ fn term_query(field: Field, term: &str) -> Q {
     ))
 }
 
+/// At most how many units a compiled word or phrase finds, from its
+/// terms' unit counts: a word's terms add up (it is looked for in text or
+/// title), and the terms of a phrase (read with positions) bound it by
+/// the rarest of them.
+fn units_at_most(q: &dyn Query, units: &dyn Fn(&Term) -> u64) -> u64 {
+    let mut words = 0u64;
+    let mut phrase: Option<u64> = None;
+    q.query_terms(&mut |term, positions| {
+        let n = units(term);
+        if positions {
+            phrase = Some(phrase.map_or(n, |p| p.min(n)));
+        } else {
+            words = words.saturating_add(n);
+        }
+    });
+    words.saturating_add(phrase.unwrap_or(0))
+}
+
 fn any_of(mut queries: Vec<Q>) -> Option<Q> {
     match queries.len() {
         0 => None,
@@ -419,16 +437,15 @@ impl<'a, 'c> Compiler<'a, 'c> {
 
     /// Any of the rarest of `words` (each a compiled word): the rarest,
     /// and the next ones while their units add up to at most
-    /// [`RARE_WORDS_UNITS`].
+    /// [`RARE_WORDS_UNITS`]. A phrase holds no more units than its rarest
+    /// word (`"like the funding"` is as rare as "funding", not as common
+    /// as "the"), so a phrase beside a common word is the rare one.
     fn rarest(&self, words: Vec<Q>) -> Q {
         let searcher = self.cx.searcher;
         let mut costed: Vec<(u64, Q)> = words
             .into_iter()
             .map(|q| {
-                let mut units = 0u64;
-                q.query_terms(&mut |term, _| {
-                    units += searcher.doc_freq(term).unwrap_or(0);
-                });
+                let units = units_at_most(&*q, &|term| searcher.doc_freq(term).unwrap_or(0));
                 (units, q)
             })
             .collect();
@@ -861,5 +878,35 @@ impl<'a, 'c> Compiler<'a, 'c> {
             parts.push(self.expanded(near, scope));
         }
         Ok(all_of(parts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::schema::{Schema, TEXT};
+
+    #[test]
+    fn a_phrase_is_as_rare_as_its_rarest_word_and_a_word_adds_its_fields() {
+        let mut schema = Schema::builder();
+        let text = schema.add_text_field("text", TEXT);
+        let title = schema.add_text_field("title", TEXT);
+        let units = |t: &Term| match t.value().as_str() {
+            Some("the") => 700_000,
+            Some("like") => 90_000,
+            Some("fund") => 20_000,
+            Some("and") if t.field() == text => 400_000,
+            Some("and") => 1_000,
+            _ => 0,
+        };
+        let phrase = PhraseQuery::new(
+            ["like", "the", "fund"]
+                .iter()
+                .map(|w| Term::from_field_text(text, w))
+                .collect(),
+        );
+        assert_eq!(units_at_most(&phrase, &units), 20_000);
+        let word = Either(vec![term_query(text, "and"), term_query(title, "and")]);
+        assert_eq!(units_at_most(&word, &units), 401_000);
     }
 }
