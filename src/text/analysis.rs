@@ -14,7 +14,8 @@ use tantivy::tokenizer::{
     TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 use tantivy::Index;
-use unicode_segmentation::UnicodeSegmentation;
+
+use super::words::{words, Words};
 
 /// Analyzer for running text (unit text, titles): words, folding, stemming.
 pub const TEXT_ANALYZER: &str = "nutgraf_text";
@@ -296,7 +297,7 @@ pub struct WordTokenizer {
 }
 
 pub struct WordTokenStream<'a> {
-    words: unicode_segmentation::UWordBoundIndices<'a>,
+    words: Words<'a>,
     /// What is left of the current word after a letter-digit split, and
     /// where it starts in the text.
     rest: (usize, &'a str),
@@ -309,7 +310,7 @@ impl Tokenizer for WordTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
         self.token.reset();
         WordTokenStream {
-            words: text.split_word_bound_indices(),
+            words: words(text),
             rest: (0, ""),
             token: &mut self.token,
         }

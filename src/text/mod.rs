@@ -1,4 +1,5 @@
-//! Language: how text becomes terms ([`analysis`]), how author names are
+//! Language: where words begin and end ([`words`]), how text becomes
+//! terms ([`analysis`]), how author names are
 //! keyed and aliased ([`names`]), and how a unit's text becomes a snippet
 //! with the query's words highlighted ([`snippet`]), and how two
 //! paragraphs are told to be copies ([`shingles`]).
@@ -7,3 +8,4 @@ pub mod analysis;
 pub mod names;
 pub mod shingles;
 pub mod snippet;
+pub mod words;
