@@ -10,11 +10,12 @@
 //! words are stemmed.
 
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter,
-    TextAnalyzer, Token, TokenStream, Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, StopWordFilter, TextAnalyzer, Token,
+    TokenStream, Tokenizer,
 };
 use tantivy::Index;
 
+use super::stemming::CachedStemmer;
 use super::words::{words, Words};
 
 /// Analyzer for running text (unit text, titles): words, folding, stemming.
@@ -49,7 +50,7 @@ pub fn text_analyzer() -> TextAnalyzer {
         .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build()
 }
 
@@ -64,7 +65,7 @@ pub fn text_analyzer_steps() -> (TextAnalyzer, TextAnalyzer) {
         .filter(AsciiFoldingFilter)
         .build();
     let stem = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build();
     (words, stem)
 }
@@ -82,7 +83,7 @@ pub fn claim_analyzer() -> TextAnalyzer {
             FUNCTION_WORDS.iter().map(|w| w.to_string()).chain(letters),
         ))
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
+        .filter(CachedStemmer)
         .build()
 }
 
