@@ -131,17 +131,18 @@ impl<'a> Iterator for FastWords<'a> {
                 // on both sides.
                 Class::MidLetter | Class::MidNum | Class::MidNumLet => {
                     let after = rest[i + c.len_utf8()..].chars().next().map(class);
-                    let joins = match (last, k, after) {
+                    let joins = matches!(
+                        (last, k, after),
                         (
                             Class::Letter,
                             Class::MidLetter | Class::MidNumLet,
-                            Some(Class::Letter),
-                        ) => true,
-                        (Class::Digit, Class::MidNum | Class::MidNumLet, Some(Class::Digit)) => {
-                            true
-                        }
-                        _ => false,
-                    };
+                            Some(Class::Letter)
+                        ) | (
+                            Class::Digit,
+                            Class::MidNum | Class::MidNumLet,
+                            Some(Class::Digit)
+                        )
+                    );
                     if !joins {
                         break;
                     }
