@@ -19,7 +19,7 @@ use regex::Regex;
 use crate::config::splitting::{RuleError, SplitRules};
 use crate::model::unit::Unit;
 use crate::model::{Document, UnitKind};
-use crate::text::names;
+use crate::text::{names, words};
 
 /// One paragraph of a document, before it becomes a unit.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,8 +302,7 @@ impl AuthorNames {
 
 /// The byte end of the first word of `text` whose key is `word`.
 fn find_word(text: &str, word: &str) -> Option<usize> {
-    use unicode_segmentation::UnicodeSegmentation;
-    text.split_word_bound_indices()
+    words::words(text)
         .find(|(_, w)| names::key(w) == word)
         .map(|(start, w)| start + w.len())
 }
