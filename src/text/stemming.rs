@@ -18,7 +18,7 @@ use tantivy::tokenizer::{Token, TokenFilter, TokenStream, Tokenizer};
 const MAX_WORDS: usize = 50_000;
 /// Longer words are stemmed without being remembered (rare, and they
 /// would take room).
-const MAX_WORD_BYTES: usize = 24;
+const MAX_REMEMBERED_BYTES: usize = 24;
 
 /// English Snowball stemming with a table of stems already found.
 #[derive(Clone, Default)]
@@ -90,7 +90,7 @@ impl<T: TokenStream> TokenStream for CachedStemmerStream<'_, T> {
         };
         let word = mem::take(&mut token.text);
         token.text.push_str(&stem);
-        if word.len() <= MAX_WORD_BYTES {
+        if word.len() <= MAX_REMEMBERED_BYTES {
             self.stems.insert(word.into_boxed_str(), stem);
         }
         true
