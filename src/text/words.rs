@@ -99,38 +99,70 @@ pub struct FastWords<'a> {
     at: usize,
 }
 
+/// The class of the character at byte `i` of a fast-path text, and its
+/// length in bytes. Its non-ASCII characters are all three bytes,
+/// `E2 80 xx`; of them only the single quotes (`98`, `99`) are middle
+/// marks.
+fn class_at(bytes: &[u8], i: usize) -> (Class, usize) {
+    let b = bytes[i];
+    if b.is_ascii() {
+        return (class(char::from(b)), 1);
+    }
+    let len = match b {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        _ => 2,
+    };
+    let quote = b == 0xE2
+        && bytes.get(i + 1) == Some(&0x80)
+        && matches!(bytes.get(i + 2), Some(0x98 | 0x99));
+    (
+        if quote {
+            Class::MidNumLet
+        } else {
+            Class::Other
+        },
+        len,
+    )
+}
+
 impl<'a> Iterator for FastWords<'a> {
     type Item = (usize, &'a str);
 
+    // Byte by byte: every character that can be inside a word is ASCII
+    // or a curly single quote.
     fn next(&mut self) -> Option<(usize, &'a str)> {
-        let text = self.text;
-        let mut chars = text[self.at..]
-            .char_indices()
-            .map(|(i, c)| (self.at + i, c));
+        let bytes = self.text.as_bytes();
+        let mut i = self.at;
         // A word starts at a letter, digit or connector; anything else
         // is a segment of its own (or a run of spaces) and is skipped.
-        let (start, mut last) = chars.find_map(|(i, c)| match class(c) {
-            k @ (Class::Letter | Class::Digit | Class::Connector) => Some((i, k)),
-            _ => None,
-        })?;
-        let mut end = start + 1;
-        let rest = &text[end..];
-        let mut ahead = rest.char_indices().peekable();
-        while let Some(&(i, c)) = ahead.peek() {
-            let k = class(c);
+        let mut last = loop {
+            if i >= bytes.len() {
+                self.at = i;
+                return None;
+            }
+            let (k, len) = class_at(bytes, i);
+            if matches!(k, Class::Letter | Class::Digit | Class::Connector) {
+                break k;
+            }
+            i += len;
+        };
+        let start = i;
+        i += 1;
+        while i < bytes.len() {
+            let (k, len) = class_at(bytes, i);
             match k {
                 // WB5, WB8, WB9, WB10, WB13a, WB13b: letters, digits and
                 // connectors hold together.
                 Class::Letter | Class::Digit | Class::Connector => {
-                    ahead.next();
-                    end = start + 1 + i + c.len_utf8();
                     last = k;
+                    i += len;
                 }
                 // WB6/WB7 (letter mark letter), WB11/WB12 (digit mark
                 // digit): a middle mark joins only what is the same kind
                 // on both sides.
                 Class::MidLetter | Class::MidNum | Class::MidNumLet => {
-                    let after = rest[i + c.len_utf8()..].chars().next().map(class);
+                    let after = (i + len < bytes.len()).then(|| class_at(bytes, i + len).0);
                     let joins = matches!(
                         (last, k, after),
                         (
@@ -146,14 +178,13 @@ impl<'a> Iterator for FastWords<'a> {
                     if !joins {
                         break;
                     }
-                    ahead.next();
-                    end = start + 1 + i + c.len_utf8();
+                    i += len;
                 }
                 Class::Other => break,
             }
         }
-        self.at = end;
-        Some((start, &text[start..end]))
+        self.at = i;
+        Some((start, &self.text[start..i]))
     }
 }
 
