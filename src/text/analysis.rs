@@ -358,6 +358,28 @@ impl TokenStream for WordTokenStream<'_> {
 /// letter meets a digit or a digit a letter. Other characters (the dot of
 /// "2.5" or of "U.S.", apostrophes) stay with the run they follow.
 fn letters_or_digits(word: &str) -> usize {
+    // Byte by byte when the word is ASCII (most are).
+    if word.is_ascii() {
+        let bytes = word.as_bytes();
+        let Some(first) = bytes.iter().position(u8::is_ascii_alphanumeric) else {
+            return word.len();
+        };
+        let digit = bytes[first].is_ascii_digit();
+        return bytes[first..]
+            .iter()
+            .position(|b| {
+                if digit {
+                    b.is_ascii_alphabetic()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .map_or(word.len(), |i| first + i);
+    }
+    letters_or_digits_by_chars(word)
+}
+
+fn letters_or_digits_by_chars(word: &str) -> usize {
     let mut run: Option<bool> = None;
     for (i, c) in word.char_indices() {
         let digit = if c.is_numeric() {
@@ -383,6 +405,15 @@ fn is_apostrophe(c: char) -> bool {
 /// then removes the apostrophes and the dots of abbreviations ("U.S.") that
 /// UAX #29 keeps inside a word. Dots between digits ("2.5") are kept.
 fn normalise_word(word: &str, out: &mut String) {
+    // Most words are ASCII letters and digits alone: nothing to drop.
+    if word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        out.push_str(word);
+        return;
+    }
+    normalise_word_by_chars(word, out);
+}
+
+fn normalise_word_by_chars(word: &str, out: &mut String) {
     let mut end = word.len();
     let mut rev = word.char_indices().rev();
     if let Some((i, last)) = rev.next() {
@@ -486,6 +517,19 @@ mod tests {
             .map(|(w, a, b, p)| (w.to_string(), *a, *b, *p))
             .collect();
         assert_eq!(got, want);
+    }
+
+    proptest::proptest! {
+        /// The ASCII shortcuts give what the character-by-character
+        /// versions give.
+        #[test]
+        fn ascii_shortcuts_agree_with_the_general_code(word in "[a-zA-Z0-9_.'’-]{0,12}") {
+            proptest::prop_assert_eq!(letters_or_digits(&word), letters_or_digits_by_chars(&word));
+            let (mut fast, mut general) = (String::new(), String::new());
+            normalise_word(&word, &mut fast);
+            normalise_word_by_chars(&word, &mut general);
+            proptest::prop_assert_eq!(fast, general);
+        }
     }
 
     #[test]
