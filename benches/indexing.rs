@@ -20,9 +20,15 @@ use nutgraf::Config;
 
 /// The running-text analyzer (words, folding, stems) and word boundaries
 /// alone, on the seeds' paragraphs: what an import does to every unit.
-fn analysing(c: &mut Criterion) {
+/// The project's folder and the seeds' configuration.
+fn seeds() -> (PathBuf, Config) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let config = Config::load(&root.join("index-config/nutgraf.toml")).unwrap();
+    (root, config)
+}
+
+fn analysing(c: &mut Criterion) {
+    let (_, config) = seeds();
     let text: String = config
         .documents
         .iter()
@@ -58,8 +64,7 @@ fn analysing(c: &mut Criterion) {
 }
 
 fn indexing(c: &mut Criterion) {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let config = Config::load(&root.join("index-config/nutgraf.toml")).unwrap();
+    let (root, config) = seeds();
     let bytes: u64 = config
         .documents
         .iter()
