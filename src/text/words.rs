@@ -58,10 +58,11 @@ fn fast(text: &str) -> bool {
         })
 }
 
-/// The words of a text with their byte offsets, in order: the segments
-/// between UAX #29 word boundaries that start with a letter, digit or
-/// connector (the others are spaces and punctuation). A word of the
-/// general path may hold other characters, as UAX #29 says.
+/// The segments between a text's UAX #29 word boundaries with their byte
+/// offsets, in order. The fast path gives only those that start with a
+/// letter, digit or connector (the others are spaces and punctuation);
+/// the general path gives every segment, and a caller skips those that
+/// hold no letter or digit.
 pub enum Words<'a> {
     Fast(FastWords<'a>),
     General(UWordBoundIndices<'a>),
