@@ -2,9 +2,10 @@
 //! names into index terms.
 //!
 //! Words are found with Unicode word boundaries (UAX #29), so "Israel’s",
-//! "Sa'ar" and "U.S." each stay one word and highlights land on the original
-//! words; a word also splits where a letter meets a digit ("F35" is "F 35"). Each word is then normalised: curly and straight apostrophes are
-//! treated alike, a possessive `'s` is dropped, remaining apostrophes and
+//! "Sa'ar" and "U.S." each stay one word and highlights land on the
+//! original words; a word also splits where a letter meets a digit ("F35"
+//! is "F 35"). Each word is then normalised: curly and straight
+//! apostrophes are treated alike, a possessive `'s` is dropped, remaining apostrophes and
 //! abbreviation dots are removed ("Ze’ev" and "Zeev" meet), case and accents
 //! are folded ("Erdoğan" and "Erdogan" meet) and, for running text, English
 //! words are stemmed.

@@ -33,14 +33,16 @@ enum Class {
     Other,
 }
 
-fn class(c: char) -> Class {
-    match c {
-        'A'..='Z' | 'a'..='z' => Class::Letter,
-        '0'..='9' => Class::Digit,
-        '_' => Class::Connector,
-        ':' => Class::MidLetter,
-        ',' | ';' => Class::MidNum,
-        '.' | '\'' | '\u{2018}' | '\u{2019}' => Class::MidNumLet,
+/// The class of an ASCII character (the curly single quotes, the only
+/// other middle marks of the set, are told apart in [`class_at`]).
+fn class(b: u8) -> Class {
+    match b {
+        b'A'..=b'Z' | b'a'..=b'z' => Class::Letter,
+        b'0'..=b'9' => Class::Digit,
+        b'_' => Class::Connector,
+        b':' => Class::MidLetter,
+        b',' | b';' => Class::MidNum,
+        b'.' | b'\'' => Class::MidNumLet,
         _ => Class::Other,
     }
 }
@@ -107,7 +109,7 @@ pub struct FastWords<'a> {
 fn class_at(bytes: &[u8], i: usize) -> (Class, usize) {
     let b = bytes[i];
     if b.is_ascii() {
-        return (class(char::from(b)), 1);
+        return (class(b), 1);
     }
     let len = match b {
         0xF0.. => 4,
