@@ -133,11 +133,6 @@ pub fn run(cli: &Cli, args: &Args) -> CommandResult {
                  (requests must name this machine by IP address, or by a name given with --allow-host)"
             ));
         }
-        // Tests and scripts read this line for the address.
-        say(&format!(
-            "serving {} on http://{bound}/ (Ctrl-C stops)",
-            service.place()
-        ));
         server::serve(listener, service, options, say)
             .await
             .map_err(|e| Error::Io {

@@ -84,7 +84,8 @@ impl Signals {
 /// Serves on `listener` until Ctrl-C or SIGTERM, then stops accepting,
 /// lets requests in flight finish for up to `shutdown_timeout` (a second
 /// Ctrl-C stops at once) and returns. SIGHUP reopens the index. `notify`
-/// is told what happens, one line at a time.
+/// is told what happens, one line at a time, starting with the address
+/// served once the signals are in hand.
 pub async fn serve(
     listener: TcpListener,
     service: Box<dyn SearchService>,
@@ -92,6 +93,15 @@ pub async fn serve(
     notify: impl Fn(&str),
 ) -> io::Result<()> {
     let bound = listener.local_addr()?;
+    // Before the line that says the server is up: a SIGHUP sent on reading
+    // it must find the handler installed, not the default that ends the
+    // process.
+    let mut signals = Signals::new()?;
+    // Tests and scripts read this line for the address.
+    notify(&format!(
+        "serving {} on http://{bound}/ (Ctrl-C stops)",
+        service.place()
+    ));
     let app = Arc::new(App {
         service: RwLock::new(Arc::from(service)),
         gate: Gate::new(options.max_searches),
@@ -108,7 +118,6 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(max_connections));
     let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let (stop, stopped) = watch::channel(false);
-    let mut signals = Signals::new()?;
     let mut last_accept_error: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
