@@ -210,8 +210,15 @@ impl Splitter {
 fn paragraphs(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut continuable = false;
-    for line in text.lines() {
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut line = String::new();
+    for raw in text.lines() {
+        line.clear();
+        for word in raw.split_whitespace() {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
         if line.is_empty() {
             continuable = false;
             continue;
@@ -224,7 +231,7 @@ fn paragraphs(text: &str) -> Vec<String> {
                 last.push(' ');
                 last.push_str(&line);
             }
-            _ => out.push(line),
+            _ => out.push(line.clone()),
         }
         continuable = true;
     }
@@ -293,18 +300,21 @@ impl AuthorNames {
     /// "Alex Grinberg is an Iran expert …").
     fn opens_note(&self, text: &str) -> bool {
         // Search only the first words: the name must open the paragraph.
+        if self.surnames.is_empty() {
+            return false;
+        }
         let head: String = text.chars().take(60).collect();
+        // Each word's key once, whatever the number of surnames.
+        let keyed: Vec<(usize, String)> = words::words(&head)
+            .map(|(start, w)| (start + w.len(), names::key(w)))
+            .collect();
         self.surnames.iter().any(|surname| {
-            find_word(&head, surname).is_some_and(|end| AFTER_NAME_IN_BIO.is_match(&head[end..]))
+            keyed
+                .iter()
+                .find(|(_, key)| key == surname)
+                .is_some_and(|&(end, _)| AFTER_NAME_IN_BIO.is_match(&head[end..]))
         })
     }
-}
-
-/// The byte end of the first word of `text` whose key is `word`.
-fn find_word(text: &str, word: &str) -> Option<usize> {
-    words::words(text)
-        .find(|(_, w)| names::key(w) == word)
-        .map(|(start, w)| start + w.len())
 }
 
 /// The units of one document.

@@ -12,7 +12,7 @@ use crate::text::analysis;
 
 /// The comparison key of a name.
 pub fn key(name: &str) -> String {
-    analysis::terms(&mut analysis::name_analyzer(), name).join(" ")
+    analysis::name_key(name)
 }
 
 /// Canonical author names and their aliases, as configured in
