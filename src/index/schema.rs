@@ -8,8 +8,9 @@
 //! document id and paragraph, the content hash and dates are fast-only,
 //! and raw fields keep no field norms, which keeps the index small.
 //!
-//! Nothing is stored twice either: a unit stores its own text, document
-//! id, paragraph, kind and stance, and the first unit of a document
+//! Nothing is stored twice either: a unit stores its own text and
+//! document id (its paragraph number, kind and stance are read from their
+//! columns), and the first unit of a document
 //! (its head) also stores the document's record (title, authors, outlet,
 //! genre, date, address, paragraph count) once for all its units.
 
@@ -21,7 +22,7 @@ use crate::text::analysis::{LABEL_ANALYZER, TEXT_ANALYZER};
 
 /// Bumped whenever the schema or the analysis changes in a way that needs
 /// a rebuild; an index of another version asks for `--rebuild`.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Field names, as written in queries (`title:`, `author:`...) and in the
 /// index files.
@@ -234,12 +235,11 @@ impl Fields {
                     .set_index_option(IndexRecordOption::Basic)
                     .set_fieldnorms(false),
             )
-            .set_fast("raw")
-            .set_stored();
+            .set_fast("raw");
         let fast_u64 = NumericOptions::default().set_fast();
         b.add_text_field(name::DOC_ID, raw_value().set_stored());
         b.add_text_field(name::DOC_HASH, TextOptions::default().set_fast("raw"));
-        b.add_u64_field(name::PARAGRAPH, fast_u64.clone().set_stored());
+        b.add_u64_field(name::PARAGRAPH, fast_u64.clone());
         b.add_text_field(name::TEXT, analysed(TEXT_ANALYZER, true, true));
         b.add_text_field(name::TITLE, analysed(TEXT_ANALYZER, true, false));
         b.add_text_field(name::STANCE, label.clone());

@@ -8,6 +8,11 @@
 //! the unit at address `a` with paragraph `p` is at `a - (p - 1)`; the
 //! reader checks that and falls back to a lookup by id when it does not
 //! hold. Each record is read once per reader.
+//!
+//! A unit's paragraph number, kind and stance are read from their columns,
+//! not stored: stored, they took 6 MB of AllSides' store (the paragraph's
+//! eight bytes a unit compress badly), which pays for store blocks half as
+//! long.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -15,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tantivy::collector::TopDocs;
-use tantivy::columnar::Column;
+use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{BooleanQuery, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, DocSet, TantivyDocument, Term, TERMINATED};
@@ -34,9 +39,9 @@ pub struct UnitReader<'a> {
     records: HashMap<String, Arc<DocumentRecord>>,
     /// Records kept at most (then forgotten all at once).
     record_limit: usize,
-    /// Every segment's column of copy clusters (opened on first use,
-    /// unless given).
-    clusters: Option<Arc<ClusterColumns>>,
+    /// Every segment's columns of paragraph numbers and copy clusters
+    /// (opened on first use, unless given).
+    columns: Option<Arc<UnitColumns>>,
 }
 
 /// A unit's own stored fields.
@@ -57,16 +62,23 @@ impl<'a> UnitReader<'a> {
             dir,
             records: HashMap::new(),
             record_limit: usize::MAX,
-            clusters: None,
+            columns: None,
         }
     }
 
-    /// Reads clusters through columns already open (opening a segment's
-    /// column reads its block index: a third of a small search's reading
-    /// when done for every search).
-    pub fn with_clusters(mut self, clusters: Arc<ClusterColumns>) -> Self {
-        self.clusters = Some(clusters);
+    /// Reads paragraph numbers and clusters through columns already open
+    /// (opening a segment's column reads its block index: a third of a
+    /// small search's reading when done for every search).
+    pub fn with_columns(mut self, columns: Arc<UnitColumns>) -> Self {
+        self.columns = Some(columns);
         self
+    }
+
+    fn columns(&mut self) -> Arc<UnitColumns> {
+        let searcher = self.searcher;
+        self.columns
+            .get_or_insert_with(|| Arc::new(UnitColumns::open(searcher)))
+            .clone()
     }
 
     /// Keeps at most `limit` document records: a reader that visits a
@@ -80,13 +92,14 @@ impl<'a> UnitReader<'a> {
 
     /// The unit at `addr`, with its document's record.
     pub fn read(&mut self, addr: DocAddress) -> Result<UnitView> {
-        let mut unit = self.stored(addr)?;
+        let columns = self.columns();
+        let mut unit = self.stored(addr, &columns)?;
         let record = match self.records.get(&unit.doc_id) {
             Some(known) => known.clone(),
             None => {
                 let record = match unit.record.take() {
                     Some(own) => own,
-                    None => self.record_of(addr, &unit.doc_id, unit.paragraph)?,
+                    None => self.record_of(addr, &unit.doc_id, unit.paragraph, &columns)?,
                 };
                 let record = Arc::new(record);
                 if self.records.len() >= self.record_limit {
@@ -110,16 +123,13 @@ impl<'a> UnitReader<'a> {
             published: record.published.clone(),
             url: record.url.clone(),
             text: unit.text,
-            cluster: cluster_name(self.cluster(addr)),
+            cluster: cluster_name(columns.cluster(addr)),
         })
     }
 
     /// The copy cluster of the unit at `addr` (0: none).
     pub fn cluster(&mut self, addr: DocAddress) -> u64 {
-        let searcher = self.searcher;
-        self.clusters
-            .get_or_insert_with(|| Arc::new(ClusterColumns::open(searcher)))
-            .get(addr)
+        self.columns().cluster(addr)
     }
 
     /// Where a document's paragraph is, if the index has it.
@@ -143,7 +153,7 @@ impl<'a> UnitReader<'a> {
         Ok(found.first().map(|&(_, addr)| addr))
     }
 
-    fn stored(&self, addr: DocAddress) -> Result<Stored> {
+    fn stored(&self, addr: DocAddress, columns: &UnitColumns) -> Result<Stored> {
         let doc: TantivyDocument = self
             .searcher
             .doc(addr)
@@ -152,22 +162,28 @@ impl<'a> UnitReader<'a> {
         let s = |field| stored_str(&doc, field).unwrap_or_default().to_string();
         Ok(Stored {
             doc_id: s(f.doc_id),
-            paragraph: stored_u64(&doc, f.paragraph).unwrap_or(0) as u32,
+            paragraph: columns.paragraph(addr),
             text: s(f.text),
-            kind: s(f.kind),
-            stance: s(f.stance),
+            kind: columns.label(&columns.kinds, addr),
+            stance: columns.label(&columns.stances, addr),
             record: stored_str(&doc, f.document).and_then(|json| serde_json::from_str(json).ok()),
         })
     }
 
     /// The record of the document a unit belongs to, from its head.
-    fn record_of(&self, addr: DocAddress, doc_id: &str, paragraph: u32) -> Result<DocumentRecord> {
+    fn record_of(
+        &self,
+        addr: DocAddress,
+        doc_id: &str,
+        paragraph: u32,
+        columns: &UnitColumns,
+    ) -> Result<DocumentRecord> {
         let head_before = paragraph
             .checked_sub(1)
             .and_then(|back| addr.doc_id.checked_sub(back))
             .map(|doc| DocAddress::new(addr.segment_ord, doc));
         if let Some(head) = head_before {
-            let unit = self.stored(head)?;
+            let unit = self.stored(head, columns)?;
             if unit.doc_id == doc_id && unit.paragraph == 1 {
                 if let Some(record) = unit.record {
                     return Ok(record);
@@ -175,7 +191,7 @@ impl<'a> UnitReader<'a> {
             }
         }
         let head = self.address_of(doc_id, 1)?;
-        head.map(|addr| self.stored(addr))
+        head.map(|addr| self.stored(addr, columns))
             .transpose()?
             .and_then(|unit| unit.record)
             .ok_or_else(|| Error::Damaged {
@@ -185,33 +201,74 @@ impl<'a> UnitReader<'a> {
     }
 }
 
-/// Every segment's column of copy clusters, of one index generation.
+/// Every segment's columns of paragraph numbers, kinds, stances and copy
+/// clusters, of one index generation.
 #[derive(Default)]
-pub struct ClusterColumns {
+pub struct UnitColumns {
     pub generation: u64,
-    columns: Vec<Option<Column<u64>>>,
+    paragraphs: Vec<Option<Column<u64>>>,
+    kinds: Vec<Option<StrColumn>>,
+    stances: Vec<Option<StrColumn>>,
+    clusters: Vec<Option<Column<u64>>>,
 }
 
-impl ClusterColumns {
-    pub fn open(searcher: &tantivy::Searcher) -> ClusterColumns {
-        ClusterColumns {
+impl UnitColumns {
+    pub fn open(searcher: &tantivy::Searcher) -> UnitColumns {
+        let segments = searcher.segment_readers();
+        UnitColumns {
             generation: searcher.generation().generation_id(),
-            columns: searcher
-                .segment_readers()
+            paragraphs: segments
                 .iter()
-                .map(cluster_column)
+                .map(|s| s.fast_fields().u64(name::PARAGRAPH).ok())
                 .collect(),
+            kinds: segments
+                .iter()
+                .map(|s| label_column(s, name::KIND))
+                .collect(),
+            stances: segments
+                .iter()
+                .map(|s| label_column(s, name::STANCE))
+                .collect(),
+            clusters: segments.iter().map(cluster_column).collect(),
         }
     }
 
+    /// The paragraph number of the unit at `addr` (0: unknown).
+    pub fn paragraph(&self, addr: DocAddress) -> u32 {
+        u32::try_from(value_at(&self.paragraphs, addr)).unwrap_or(0)
+    }
+
     /// The copy cluster of the unit at `addr` (0: none).
-    pub fn get(&self, addr: DocAddress) -> u64 {
-        self.columns
+    pub fn cluster(&self, addr: DocAddress) -> u64 {
+        value_at(&self.clusters, addr)
+    }
+
+    /// The unit's value in a label column (empty: none).
+    fn label(&self, columns: &[Option<StrColumn>], addr: DocAddress) -> String {
+        let mut value = String::new();
+        if let Some(column) = columns
             .get(addr.segment_ord as usize)
             .and_then(Option::as_ref)
-            .and_then(|c| c.first(addr.doc_id))
-            .unwrap_or(0)
+        {
+            if let Some(ord) = column.ords().first(addr.doc_id) {
+                // An ordinal past the dictionary leaves the value empty.
+                let _ = column.ord_to_str(ord, &mut value);
+            }
+        }
+        value
     }
+}
+
+fn label_column(segment: &tantivy::SegmentReader, field: &str) -> Option<StrColumn> {
+    segment.fast_fields().str(field).ok().flatten()
+}
+
+fn value_at(columns: &[Option<Column<u64>>], addr: DocAddress) -> u64 {
+    columns
+        .get(addr.segment_ord as usize)
+        .and_then(Option::as_ref)
+        .and_then(|c| c.first(addr.doc_id))
+        .unwrap_or(0)
 }
 
 /// Adds the units of segment `ord` that `docs` finds, not deleted, to

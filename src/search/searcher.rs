@@ -24,7 +24,7 @@ use crate::config::DEFAULT_TITLE_BOOST;
 use crate::error::{Error, Result};
 use crate::index::integrity::{self, Verification};
 use crate::index::schema::{FacetField, Fields};
-use crate::index::stored::{ClusterColumns, UnitReader};
+use crate::index::stored::{UnitColumns, UnitReader};
 use crate::index::{IndexInfo, UnitIndex};
 use crate::model::unit::parse_unit_id;
 use crate::model::UnitKind;
@@ -78,8 +78,8 @@ pub struct Searcher {
     /// Facet values of the last generation searched: for resolving
     /// forgiving filters ("grinberg" -> "Alex Grinberg") and counting.
     catalog: Mutex<Option<Arc<FacetValues>>>,
-    /// The copy cluster columns of the last generation read.
-    clusters: Mutex<Option<Arc<ClusterColumns>>>,
+    /// The paragraph and copy cluster columns of the last generation read.
+    columns: Mutex<Option<Arc<UnitColumns>>>,
     /// Threads a search runs on (asking the system costs file reads).
     pub(super) threads: usize,
 }
@@ -128,7 +128,7 @@ impl Searcher {
             index,
             reader,
             catalog: Mutex::new(None),
-            clusters: Mutex::new(None),
+            columns: Mutex::new(None),
             threads,
         })
     }
@@ -473,16 +473,14 @@ impl Searcher {
     /// Reads units of the generation `searcher` sees.
     pub fn unit_reader<'a>(&'a self, searcher: &'a tantivy::Searcher) -> UnitReader<'a> {
         let generation = searcher.generation().generation_id();
-        let clusters = {
-            let mut cached = self.clusters.lock().unwrap_or_else(|p| p.into_inner());
+        let columns = {
+            let mut cached = self.columns.lock().unwrap_or_else(|p| p.into_inner());
             match cached.as_ref().filter(|c| c.generation == generation) {
                 Some(c) => c.clone(),
-                None => cached
-                    .insert(Arc::new(ClusterColumns::open(searcher)))
-                    .clone(),
+                None => cached.insert(Arc::new(UnitColumns::open(searcher))).clone(),
             }
         };
-        UnitReader::new(searcher, self.fields(), &self.index.dir).with_clusters(clusters)
+        UnitReader::new(searcher, self.fields(), &self.index.dir).with_columns(columns)
     }
 
     /// Resolves filters as a search does (for other kinds of query).
