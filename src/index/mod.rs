@@ -17,6 +17,6 @@ pub mod writer;
 
 pub use open::{exists, holds_index_files, IndexInfo, UnitIndex};
 pub use schema::{FacetField, Fields};
-pub use stored::{stored_str, stored_u64};
+pub use stored::stored_str;
 pub use update::{update, IndexOptions};
 pub use writer::{Progress, Silent, UnitWriter};

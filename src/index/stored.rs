@@ -10,9 +10,8 @@
 //! hold. Each record is read once per reader.
 //!
 //! A unit's paragraph number, kind and stance are read from their columns,
-//! not stored: stored, they took 6 MB of AllSides' store (the paragraph's
-//! eight bytes a unit compress badly), which pays for store blocks half as
-//! long.
+//! not stored as well: stored, they took 5.6 MB of AllSides' store (the
+//! paragraph's eight bytes a unit compress badly).
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -39,8 +38,8 @@ pub struct UnitReader<'a> {
     records: HashMap<String, Arc<DocumentRecord>>,
     /// Records kept at most (then forgotten all at once).
     record_limit: usize,
-    /// Every segment's columns of paragraph numbers and copy clusters
-    /// (opened on first use, unless given).
+    /// Every segment's columns of paragraph numbers, kinds, stances and
+    /// copy clusters (opened on first use, unless given).
     columns: Option<Arc<UnitColumns>>,
 }
 
@@ -66,9 +65,10 @@ impl<'a> UnitReader<'a> {
         }
     }
 
-    /// Reads paragraph numbers and clusters through columns already open
-    /// (opening a segment's column reads its block index: a third of a
-    /// small search's reading when done for every search).
+    /// Reads paragraph numbers, kinds, stances and clusters through
+    /// columns already open (opening a segment's column reads its block
+    /// index: a third of a small search's reading when done for every
+    /// search).
     pub fn with_columns(mut self, columns: Arc<UnitColumns>) -> Self {
         self.columns = Some(columns);
         self
@@ -304,11 +304,6 @@ pub fn cluster_name(cluster: u64) -> Option<String> {
 /// Reads a stored string field of a tantivy document.
 pub fn stored_str(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<&str> {
     doc.get_first(field).and_then(|v| v.as_str())
-}
-
-/// Reads a stored u64 field.
-pub fn stored_u64(doc: &TantivyDocument, field: tantivy::schema::Field) -> Option<u64> {
-    doc.get_first(field).and_then(|v| v.as_u64())
 }
 
 #[cfg(test)]
