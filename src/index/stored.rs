@@ -43,13 +43,11 @@ pub struct UnitReader<'a> {
     columns: Option<Arc<UnitColumns>>,
 }
 
-/// A unit's own stored fields.
+/// A unit's stored fields, and its paragraph number (from its column).
 struct Stored {
     doc_id: String,
     paragraph: u32,
     text: String,
-    kind: String,
-    stance: String,
     record: Option<DocumentRecord>,
 }
 
@@ -117,9 +115,9 @@ impl<'a> UnitReader<'a> {
             title: record.title.clone(),
             authors: record.authors.clone(),
             outlet: record.outlet.clone(),
-            stance: unit.stance,
+            stance: columns.label(&columns.stances, addr),
             genre: record.genre.clone(),
-            kind: unit.kind,
+            kind: columns.label(&columns.kinds, addr),
             published: record.published.clone(),
             url: record.url.clone(),
             text: unit.text,
@@ -164,8 +162,6 @@ impl<'a> UnitReader<'a> {
             doc_id: s(f.doc_id),
             paragraph: columns.paragraph(addr),
             text: s(f.text),
-            kind: columns.label(&columns.kinds, addr),
-            stance: columns.label(&columns.stances, addr),
             record: stored_str(&doc, f.document).and_then(|json| serde_json::from_str(json).ok()),
         })
     }
