@@ -107,6 +107,7 @@ impl<'a> UnitWriter<'a> {
         clusters: &[u64],
     ) -> Result<()> {
         let record = DocumentRecord::new(document, units.len() as u32);
+        let shared = DocumentValues::of(document);
         let mut group = Vec::with_capacity(units.len() + 1);
         group.push(UserOperation::Delete(Term::from_field_text(
             self.fields.doc_id,
@@ -120,6 +121,7 @@ impl<'a> UnitWriter<'a> {
                 unit,
                 hash,
                 cluster,
+                &shared,
                 head,
             )));
         }
@@ -259,6 +261,21 @@ fn merges<Id: Copy>(segments: &[(Id, u32)], parts: usize) -> Vec<Vec<Id>> {
         .collect()
 }
 
+/// Values every unit of a document carries, worked out once for all.
+struct DocumentValues {
+    author_set: Vec<String>,
+    dates: Option<(u64, u64)>,
+}
+
+impl DocumentValues {
+    fn of(d: &Document) -> DocumentValues {
+        DocumentValues {
+            author_set: crate::index::schema::author_set_values(&d.authors),
+            dates: d.published.as_deref().and_then(date_span),
+        }
+    }
+}
+
 /// The tantivy document of a unit; `record` is given for the head unit
 /// only (the one that stores it).
 fn unit_document(
@@ -266,6 +283,7 @@ fn unit_document(
     unit: &Unit,
     hash: &str,
     cluster: u64,
+    shared: &DocumentValues,
     record: Option<&DocumentRecord>,
 ) -> TantivyDocument {
     let d = unit.document;
@@ -285,10 +303,10 @@ fn unit_document(
         doc.add_text(f.author_value, author);
     }
     // Always a value, and a long list in several (see author_set_values).
-    for value in crate::index::schema::author_set_values(&d.authors) {
+    for value in &shared.author_set {
         doc.add_text(f.author_set, value);
     }
-    if let Some((from, to)) = d.published.as_deref().and_then(date_span) {
+    if let Some((from, to)) = shared.dates {
         doc.add_u64(f.published_from, from);
         doc.add_u64(f.published_to, to);
     }
